@@ -1,0 +1,299 @@
+// The dashboard page: submit work (with upload progress), list my tasks, show each one live.
+// All socket handling is in taskpulse-client.js; this file only turns its events into DOM.
+
+import { TaskSocket, taskSocketUrl } from "./taskpulse-client.js";
+
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const LOG_LIMIT = 500;
+const KIND_LABELS = {
+  document: "Document",
+  data_import: "CSV import",
+  batch_report: "Batch report",
+  ticker: "Ticker",
+};
+
+const form = document.getElementById("submit-form");
+const kindSelect = document.getElementById("kind");
+const uploadProgress = document.getElementById("upload-progress");
+const submitErrors = document.getElementById("submit-errors");
+const taskList = document.getElementById("tasks");
+const noTasks = document.getElementById("no-tasks");
+const template = document.getElementById("task-template");
+const connectionBadge = document.getElementById("connection");
+const logEntries = document.getElementById("log-entries");
+
+const rows = new Map();     // task_id → {element, state}
+const sockets = new Map();  // task_id → TaskSocket
+
+function csrfToken() {
+  return form.querySelector("input[name=csrfmiddlewaretoken]").value;
+}
+
+// ---- submitting -------------------------------------------------------------------------
+
+function showKindFields() {
+  for (const fieldset of form.querySelectorAll("fieldset[data-kind]")) {
+    const active = fieldset.dataset.kind === kindSelect.value;
+    fieldset.hidden = !active;
+    fieldset.disabled = !active;  // disabled fields are not submitted
+  }
+}
+
+function submit(event) {
+  event.preventDefault();
+  submitErrors.textContent = "";
+  const body = new FormData(form);
+  const request = new XMLHttpRequest();
+  request.open("POST", form.action);
+  request.setRequestHeader("X-CSRFToken", csrfToken());
+  request.responseType = "json";
+  uploadProgress.hidden = false;
+  uploadProgress.value = 0;
+  request.upload.onprogress = (progress) => {
+    if (progress.lengthComputable) uploadProgress.value = (100 * progress.loaded) / progress.total;
+  };
+  request.onload = () => {
+    uploadProgress.hidden = true;
+    if (request.status === 201) {
+      addTask(request.response, { prepend: true });
+      form.querySelectorAll("input[type=file]").forEach((input) => (input.value = ""));
+    } else {
+      showSubmitErrors(request.response, request.status);
+    }
+  };
+  request.onerror = () => {
+    uploadProgress.hidden = true;
+    submitErrors.textContent = "The upload did not reach the server. Check your connection and try again.";
+  };
+  request.send(body);
+}
+
+function showSubmitErrors(response, status) {
+  if (!response) {
+    submitErrors.textContent = `The server answered ${status}.`;
+    return;
+  }
+  const lines = [response.message || `The server answered ${status}.`];
+  for (const [field, messages] of Object.entries(response.errors || {})) {
+    lines.push(`${field}: ${messages.join(" ")}`);
+  }
+  submitErrors.textContent = lines.join("\n");
+}
+
+// ---- the task list ----------------------------------------------------------------------
+
+async function loadTasks() {
+  const response = await fetch("/api/tasks/", { headers: { Accept: "application/json" } });
+  if (!response.ok) return;
+  const page = await response.json();
+  for (const task of page.results.reverse()) addTask(task, { prepend: true });
+  noTasks.hidden = rows.size > 0;
+}
+
+function addTask(task, { prepend }) {
+  if (rows.has(task.task_id)) return;
+  const element = template.content.firstElementChild.cloneNode(true);
+  element.dataset.taskId = task.task_id;
+  element.querySelector(".task-kind").textContent = KIND_LABELS[task.kind] || task.kind;
+  element.querySelector(".task-title").textContent = title(task);
+  element.querySelector(".cancel").addEventListener("click", () => cancel(task.task_id));
+  if (prepend) taskList.prepend(element);
+  else taskList.append(element);
+  rows.set(task.task_id, { element, state: task });
+  noTasks.hidden = true;
+  render(task.task_id);
+  if (!TERMINAL.has(task.status)) follow(task.task_id);
+}
+
+function title(task) {
+  const params = task.params || {};
+  if (params.filename) return params.filename;
+  if (task.kind === "batch_report") return `${params.reports} reports by ${params.group_by}`;
+  if (task.kind === "ticker") return `${params.steps} steps`;
+  return "";
+}
+
+function follow(taskId) {
+  const socket = new TaskSocket(taskSocketUrl(taskId));
+  sockets.set(taskId, socket);
+  for (const type of ["snapshot", "progress", "complete"]) {
+    socket.addEventListener(type, (event) => update(taskId, event.detail));
+  }
+  socket.addEventListener("message", (event) => log(taskId, event.detail));
+  socket.addEventListener("state", (event) => {
+    if (event.detail.state === "closed") sockets.delete(taskId);
+    if (event.detail.code === 4401) window.location.assign("/accounts/login/?next=/");
+    showConnection();
+  });
+  socket.open();
+}
+
+function update(taskId, message) {
+  const row = rows.get(taskId);
+  // Progress never goes backwards on screen, even if messages cross.
+  const progress = Math.max(row.state.status === message.status ? row.state.progress : 0, message.progress);
+  row.state = { ...row.state, ...message, progress };
+  render(taskId);
+  if (message.type === "complete" && message.status === "completed" && message.kind === "data_import") {
+    addDatasetOption(message.result);
+  }
+}
+
+function render(taskId) {
+  const { element, state } = rows.get(taskId);
+  element.dataset.status = state.status;
+  element.querySelector(".status").textContent = state.status;
+  element.querySelector(".fill").style.width = `${state.progress}%`;
+  element.querySelector(".percent").textContent = `${state.progress.toFixed(1)} %`;
+  element.querySelector(".counts").textContent =
+    state.total ? `${formatNumber(state.current ?? 0)} / ${formatNumber(state.total)}` : "";
+  element.querySelector(".message").textContent = state.message || "";
+  element.querySelector(".cancel").hidden = TERMINAL.has(state.status);
+  renderElapsed(element, state);
+  if (TERMINAL.has(state.status)) renderResult(element.querySelector(".result"), state);
+}
+
+function renderElapsed(element, state) {
+  const start = state.started_at || state.created_at;
+  if (!start) return;
+  const end = state.finished_at ? Date.parse(state.finished_at) : Date.now();
+  element.querySelector(".elapsed").textContent = formatDuration((end - Date.parse(start)) / 1000);
+}
+
+function tickElapsed() {
+  for (const { element, state } of rows.values()) {
+    if (!TERMINAL.has(state.status)) renderElapsed(element, state);
+  }
+}
+
+async function cancel(taskId) {
+  const response = await fetch(`/api/tasks/${taskId}/cancel/`, {
+    method: "POST",
+    headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+  });
+  if (!response.ok && response.status !== 409) {
+    const row = rows.get(taskId);
+    row.element.querySelector(".message").textContent = "Could not cancel; try again.";
+  }
+}
+
+// ---- results ----------------------------------------------------------------------------
+
+function renderResult(container, state) {
+  container.replaceChildren();
+  if (state.status === "failed") {
+    container.append(paragraph(state.error || "The task failed.", "error"));
+    return;
+  }
+  if (state.status === "cancelled") {
+    container.append(paragraph("Cancelled.", "hint"));
+    return;
+  }
+  const result = state.result || {};
+  const renderers = { document: documentResult, data_import: importResult, batch_report: reportResult };
+  const renderer = renderers[state.kind];
+  if (renderer) container.append(...renderer(result));
+  else container.append(paragraph(`Finished: ${JSON.stringify(result)}`, "hint"));
+}
+
+function documentResult(result) {
+  const facts = paragraph(
+    `${formatNumber(result.words)} words · ${formatNumber(result.sentences)} sentences · ` +
+      `${formatNumber(result.paragraphs)} paragraphs · reading time ${result.reading_time}`,
+  );
+  const terms = table(["Most frequent term", "Count"], (result.top_terms || []).map((t) => [t.term, formatNumber(t.count)]));
+  return [facts, terms];
+}
+
+function importResult(result) {
+  const summary = paragraph(
+    `Imported ${formatNumber(result.rows_imported)} of ${formatNumber(result.rows_total)} rows into “${result.dataset_name}”; ` +
+      `${formatNumber(result.rows_rejected)} rejected.`,
+  );
+  if (!result.rejected?.length) return [summary];
+  const shown = result.rejected.length < result.rows_rejected ? ` (first ${result.rejected.length})` : "";
+  return [summary, table([`Rejected line${shown}`, "Reason"], result.rejected.map((r) => [r.line, r.reason]))];
+}
+
+function reportResult(result) {
+  const list = document.createElement("ul");
+  for (const report of result.reports || []) {
+    const item = document.createElement("li");
+    item.append(`${report.group} (${formatNumber(report.rows)} rows): `);
+    for (const file of report.files) {
+      const link = document.createElement("a");
+      link.href = file.url;
+      link.textContent = file.name;
+      item.append(link, " ");
+    }
+    list.append(item);
+  }
+  return [paragraph(`${(result.reports || []).length} reports over ${result.dataset}, by ${result.group_by}:`), list];
+}
+
+function addDatasetOption(result) {
+  const select = document.getElementById("dataset");
+  if (!result || select.querySelector(`option[value="${result.dataset_id}"]`)) return;
+  const option = new Option(`${result.dataset_name} (${result.rows_imported} rows)`, result.dataset_id);
+  select.append(option);
+}
+
+// ---- connection state and the message log -----------------------------------------------
+
+function showConnection() {
+  const states = [...sockets.values()].map((socket) => socket.state);
+  let state = "idle";
+  if (states.includes("offline")) state = "offline";
+  else if (states.includes("reconnecting")) state = "reconnecting";
+  else if (states.includes("connecting")) state = "connecting";
+  else if (states.length) state = "connected";
+  connectionBadge.dataset.state = state;
+  connectionBadge.textContent = state === "idle" ? "idle (nothing running)" : state;
+}
+
+function log(taskId, message) {
+  const entry = document.createElement("li");
+  entry.textContent = `${new Date().toLocaleTimeString()} ${taskId.slice(0, 8)} ${JSON.stringify(message)}`;
+  logEntries.append(entry);
+  while (logEntries.children.length > LOG_LIMIT) logEntries.firstElementChild.remove();
+}
+
+// ---- small DOM and format helpers ------------------------------------------------------
+
+function paragraph(text, className = "") {
+  const element = document.createElement("p");
+  element.textContent = text;
+  if (className) element.className = className;
+  return element;
+}
+
+function table(headings, rowsOfCells) {
+  const element = document.createElement("table");
+  const head = element.createTHead().insertRow();
+  for (const heading of headings) head.append(Object.assign(document.createElement("th"), { textContent: heading }));
+  const body = element.createTBody();
+  for (const cells of rowsOfCells) {
+    const row = body.insertRow();
+    for (const cell of cells) row.insertCell().textContent = cell;
+  }
+  return element;
+}
+
+function formatNumber(value) {
+  return typeof value === "number" ? value.toLocaleString("en-US") : String(value ?? "");
+}
+
+function formatDuration(seconds) {
+  const whole = Math.max(0, Math.floor(seconds));
+  const minutes = Math.floor(whole / 60);
+  return minutes ? `${minutes} min ${whole % 60} s` : `${whole} s`;
+}
+
+kindSelect.addEventListener("change", showKindFields);
+form.addEventListener("submit", submit);
+window.addEventListener("offline", showConnection);
+window.addEventListener("online", showConnection);
+setInterval(tickElapsed, 1000);
+showKindFields();
+showConnection();
+loadTasks();

@@ -1,0 +1,110 @@
+"""The JSON API: create and list tasks, read one (the polling fallback), cancel one."""
+
+import json
+import logging
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tasks_app import messages, routing, selectors, services
+from tasks_app.models import Task
+from tasks_app.work.base import InvalidTaskInput
+
+logger = logging.getLogger(__name__)
+
+# Multipart fields that are not params of the task.
+_FORM_FIELDS_NOT_PARAMS = {"kind", "csrfmiddlewaretoken", "file"}
+
+
+def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message, **extra}, status=status)
+
+
+def _not_authenticated() -> JsonResponse:
+    return _error(401, "not_authenticated", "Log in, or send an API token.")
+
+
+def _not_found() -> JsonResponse:
+    return _error(404, "not_found", "No such task.")
+
+
+def _resource(request: HttpRequest, task: Task) -> dict:
+    scheme = "wss" if request.is_secure() else "ws"
+    path = routing.task_socket_path(task.id)
+    return messages.task_resource(task, ws_url=f"{scheme}://{request.get_host()}{path}")
+
+
+@require_http_methods(["GET", "POST"])
+def tasks_collection(request: HttpRequest) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return _not_authenticated()
+    if request.method == "POST":
+        return _task_create(request)
+    paginator = Paginator(selectors.tasks_visible_to(user=request.user), settings.TASKPULSE_TASKS_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    return JsonResponse(
+        {
+            "count": paginator.count,
+            "page": page.number,
+            "pages": paginator.num_pages,
+            "next": page.next_page_number() if page.has_next() else None,
+            "previous": page.previous_page_number() if page.has_previous() else None,
+            "results": [_resource(request, task) for task in page],
+        }
+    )
+
+
+def _task_create(request: HttpRequest) -> JsonResponse:
+    try:
+        kind, params = _submitted_kind_and_params(request)
+    except ValueError as exc:
+        return _error(400, "invalid_request", str(exc))
+    try:
+        task = services.task_create(
+            owner=request.user, kind=kind, params=params, upload=request.FILES.get("file")
+        )
+    except InvalidTaskInput as exc:
+        return _error(
+            400, "invalid_input", "The task was not created; see the field errors.", errors=exc.errors
+        )
+    return JsonResponse(_resource(request, task), status=201)
+
+
+def _submitted_kind_and_params(request: HttpRequest) -> tuple[str, dict]:
+    """JSON `{"kind": ..., "params": {...}}`, or multipart with `kind`, the params as fields, and `file`."""
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"null")
+        except ValueError:
+            raise ValueError("The body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise ValueError('Send a JSON object: {"kind": ..., "params": {...}}.')
+        return str(body.get("kind", "")), body.get("params", {})
+    params = {key: request.POST[key] for key in request.POST if key not in _FORM_FIELDS_NOT_PARAMS}
+    return request.POST.get("kind", ""), params
+
+
+@require_http_methods(["GET"])
+def task_detail(request: HttpRequest, task_id: str) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return _not_authenticated()
+    task = selectors.task_visible_to(user=request.user, task_id=task_id)
+    if task is None:
+        return _not_found()
+    return JsonResponse(_resource(request, task))
+
+
+@require_POST
+def task_cancel(request: HttpRequest, task_id: str) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return _not_authenticated()
+    task = selectors.task_owned_by(user=request.user, task_id=task_id)
+    if task is None:
+        return _not_found()
+    try:
+        task = services.task_cancel(task_id=task.id)
+    except services.TaskNotCancellable:
+        return _error(409, "already_ended", f"The task already ended {task.status}.")
+    return JsonResponse(_resource(request, task), status=202)

@@ -1,0 +1,70 @@
+"""The one module that talks to the channel layer: group names, and publishing events to them."""
+
+import asyncio
+import logging
+import os
+import threading
+import uuid
+from concurrent.futures import TimeoutError as FutureTimeoutError
+
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+# The consumer method a published event is dispatched to (Channels maps "." to "_").
+TASK_EVENT_HANDLER = "task.event"
+PUBLISH_TIMEOUT_SECONDS = 5.0
+
+
+def task_group(task_id: uuid.UUID | str) -> str:
+    """The group of everyone following one task. Built from a parsed UUID, never raw input."""
+    return f"task.{uuid.UUID(str(task_id)).hex}"
+
+
+class _PublisherLoop:
+    """One event loop per process, in a daemon thread, reused by every publish.
+
+    asgiref's async_to_sync, called from a thread with no event loop (a Celery worker), runs
+    each call in a brand-new loop, and channels_redis keeps one connection pool per loop: so
+    every progress event would open (and close) a Redis connection. Submitting the same
+    group_send coroutine to one long-lived loop keeps one pool per process instead.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid: int | None = None
+
+    def run(self, coroutine, *, timeout: float):
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+        try:
+            return future.result(timeout)
+        except FutureTimeoutError:
+            future.cancel()
+            raise
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            # A forked Celery child inherits the object but not the thread running the loop.
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="taskpulse-publisher", daemon=True).start()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+
+_publisher = _PublisherLoop()
+
+
+def publish_task_event(task_id: uuid.UUID | str, message: dict) -> None:
+    """Send one wire message to everyone following the task.
+
+    The event is already committed when this runs, so a failure here loses nothing a client
+    cannot get back by resuming: it is logged, not raised into the task's work.
+    """
+    layer = get_channel_layer()
+    envelope = {"type": TASK_EVENT_HANDLER, "message": message}
+    try:
+        _publisher.run(layer.group_send(task_group(task_id), envelope), timeout=PUBLISH_TIMEOUT_SECONDS)
+    except Exception:
+        logger.exception("Could not publish event seq=%s of task %s", message.get("seq"), task_id)

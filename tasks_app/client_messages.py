@@ -1,0 +1,37 @@
+"""Parses what a WebSocket client sends into a message type and its fields, or a protocol error."""
+
+import json
+
+CLIENT_TYPES = frozenset({"ping", "pong", "get_status", "echo", "subscribe", "unsubscribe"})
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def parse(text: str | None) -> tuple[str, dict]:
+    """`(type, message)`; `{"action": "ping"}` is accepted as `{"type": "ping"}`."""
+    if text is None:
+        raise ProtocolError(
+            "invalid_message", "Send JSON in text frames.", {"frame": "binary frames are not accepted"}
+        )
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise ProtocolError("invalid_json", "The message is not valid JSON.") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(
+            "invalid_message", "The message must be a JSON object.", {"message": "not an object"}
+        )
+    message_type = message.get("type", message.get("action"))
+    if not isinstance(message_type, str) or not message_type:
+        raise ProtocolError(
+            "invalid_message", "The message needs a type.", {"type": "missing or not a string"}
+        )
+    if message_type not in CLIENT_TYPES:
+        raise ProtocolError("unknown_type", f"Unknown message type {message_type[:40]!r}.")
+    return message_type, message

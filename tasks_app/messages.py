@@ -1,0 +1,76 @@
+"""The wire shapes of ../shared/protocol.md, built here and nowhere else.
+
+WebSocket consumers, the JSON API and (later) SSE all call these functions, so the transports
+cannot drift apart.
+"""
+
+from datetime import UTC, datetime
+
+from tasks_app.models import EventType, Task
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. 2026-11-23T07:46:00.123Z."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _optional_timestamp(moment: datetime | None) -> str | None:
+    return timestamp(moment) if moment else None
+
+
+def task_state(task: Task) -> dict:
+    """The task fields every task message carries, as of `task.last_seq`."""
+    state = {
+        "task_id": str(task.id),
+        "kind": task.kind,
+        "status": task.status,
+        "progress": round(task.progress, 2),
+        "current": task.current,
+        "total": task.total,
+        "message": task.message,
+        "seq": task.last_seq,
+        "created_at": _optional_timestamp(task.created_at),
+        "started_at": _optional_timestamp(task.started_at),
+        "finished_at": _optional_timestamp(task.finished_at),
+    }
+    if task.is_terminal:
+        state["result"] = task.result
+        state["error"] = task.error
+    return state
+
+
+def event_payload(task: Task, event_type: EventType) -> dict:
+    """What a TaskEvent stores: the message minus its timestamp, which is the event's own."""
+    return {"type": event_type, **task_state(task)}
+
+
+def event_message(payload: dict, created_at: datetime) -> dict:
+    return {**payload, "timestamp": timestamp(created_at)}
+
+
+def snapshot(task: Task, *, recovered: bool | None = None) -> dict:
+    message = {"type": "snapshot", "timestamp": timestamp(), **task_state(task)}
+    if recovered is not None:
+        message["recovered"] = recovered
+    return message
+
+
+def pong() -> dict:
+    return {"type": "pong", "timestamp": timestamp()}
+
+
+def echo(data) -> dict:
+    return {"type": "echo", "timestamp": timestamp(), "data": data}
+
+
+def error(code: str, message: str, *, details: dict | None = None) -> dict:
+    body = {"type": "error", "timestamp": timestamp(), "code": code, "message": message}
+    if details:
+        body["details"] = details
+    return body
+
+
+def task_resource(task: Task, *, ws_url: str) -> dict:
+    """A task as the JSON API returns it: its state plus where to follow it live."""
+    return {**task_state(task), "params": task.params, "ws_url": ws_url}

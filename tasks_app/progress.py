@@ -1,0 +1,97 @@
+"""The reporter a task's work calls to say how far it got: throttle, persist, publish.
+
+Work code calls `step()` when it enters a phase and `update()` as it counts through it.
+The reporter coalesces calls so that a loop reporting a million times writes and sends at
+most TASKPULSE_PROGRESS_EVENTS_PER_SECOND events per second; `flush()` writes the newest
+state, so the last update before a task ends is never lost.
+"""
+
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+
+from tasks_app import services
+
+MAX_MESSAGE_LENGTH = 500
+
+
+class TaskCancelled(Exception):
+    """Raised out of a reporter call once the task's owner asked it to stop."""
+
+
+class ProgressReporter:
+    def __init__(
+        self,
+        task_id: uuid.UUID,
+        *,
+        events_per_second: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.task_id = task_id
+        rate = events_per_second or settings.TASKPULSE_PROGRESS_EVENTS_PER_SECOND
+        self._min_interval = 1.0 / rate
+        self._clock = clock
+        self._last_emit_at: float | None = None
+        self._unsent = False
+        self._progress = 0.0
+        self._step_start = 0.0
+        self._step_end = 100.0
+        self._current: int | None = None
+        self._total: int | None = None
+        self._message = ""
+
+    @property
+    def progress(self) -> float:
+        return self._progress
+
+    def step(self, message: str, *, until: float) -> None:
+        """Enter a phase of the work that takes overall progress up to `until` percent."""
+        self._step_start = self._progress
+        self._step_end = min(max(float(until), self._progress), 100.0)
+        self._current = None
+        self._total = None
+        self._set(self._step_start, message)
+
+    def update(
+        self, current: int | None = None, total: int | None = None, message: str | None = None
+    ) -> None:
+        """Report `current` out of `total` done within the current step (counted progress)."""
+        progress = self._progress
+        if total:
+            fraction = min(max(current or 0, 0) / total, 1.0)
+            progress = self._step_start + (self._step_end - self._step_start) * fraction
+        self._current = current
+        self._total = total
+        self._set(progress, self._message if message is None else message)
+
+    def flush(self) -> None:
+        """Persist and publish the newest state if a throttled update has not been sent yet.
+
+        Called as the work ends, so it does not raise TaskCancelled: the work is over anyway.
+        """
+        if self._unsent:
+            self._emit(self._clock(), raise_if_cancelled=False)
+
+    def _set(self, progress: float, message: str) -> None:
+        # Progress never goes backwards within a run, whatever the work code passes.
+        self._progress = max(self._progress, progress)
+        self._message = message[:MAX_MESSAGE_LENGTH]
+        self._unsent = True
+        now = self._clock()
+        if self._last_emit_at is None or now - self._last_emit_at >= self._min_interval:
+            self._emit(now)
+
+    def _emit(self, now: float, *, raise_if_cancelled: bool = True) -> None:
+        self._unsent = False
+        self._last_emit_at = now
+        cancel_requested = services.task_progress(
+            task_id=self.task_id,
+            progress=round(self._progress, 2),
+            current=self._current,
+            total=self._total,
+            message=self._message,
+        )
+        if cancel_requested and raise_if_cancelled:
+            raise TaskCancelled()

@@ -1,0 +1,27 @@
+"""What a client following a task is sent first: a snapshot, or exactly the events it missed."""
+
+import uuid
+
+from tasks_app import messages, selectors
+from tasks_app.models import Task
+
+
+def opening_messages(*, task_id: uuid.UUID, last_seq: str | None) -> list[dict]:
+    """A snapshot for a new client; the events after `last_seq` for a resuming one.
+
+    A resume that history cannot serve exactly (a malformed or future `last_seq`, or events no
+    longer kept) gets a snapshot marked `"recovered": false`, never silence.
+    """
+    task = Task.objects.get(pk=task_id)
+    if last_seq is None:
+        return [messages.snapshot(task)]
+    try:
+        after = int(last_seq)
+    except ValueError:
+        return [messages.snapshot(task, recovered=False)]
+    if after < 0 or after > task.last_seq:
+        return [messages.snapshot(task, recovered=False)]
+    events = list(selectors.events_after(task=task, seq=after))
+    if events and events[0].seq != after + 1:
+        return [messages.snapshot(task, recovered=False)]
+    return [messages.event_message(event.payload, event.created_at) for event in events]

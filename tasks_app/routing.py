@@ -1,0 +1,13 @@
+import uuid
+
+from django.urls import path
+
+from tasks_app import consumers
+
+websocket_urlpatterns = [
+    path("ws/tasks/<str:task_id>/", consumers.TaskConsumer.as_asgi()),
+]
+
+
+def task_socket_path(task_id: uuid.UUID) -> str:
+    return f"/ws/tasks/{task_id}/"

@@ -1,0 +1,58 @@
+"""Reads: the tasks a user may see, their events and files, and the datasets they may use."""
+
+import uuid
+from collections.abc import Iterator
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import QuerySet
+
+from tasks_app.models import Dataset, DatasetRow, DatasetStatus, Task, TaskEvent, TaskFile
+
+
+def tasks_visible_to(*, user: AbstractBaseUser) -> QuerySet[Task]:
+    """Everything for staff, the user's own tasks for everyone else, newest first."""
+    tasks = Task.objects.all() if user.is_staff else Task.objects.filter(owner=user)
+    return tasks.order_by("-created_at")
+
+
+def task_visible_to(*, user: AbstractBaseUser, task_id: uuid.UUID | str) -> Task | None:
+    """The task if it exists and the user may see it; None for both "missing" and "not yours"."""
+    try:
+        task_id = uuid.UUID(str(task_id))
+    except ValueError:
+        return None
+    return tasks_visible_to(user=user).filter(pk=task_id).first()
+
+
+def task_owned_by(*, user: AbstractBaseUser, task_id: uuid.UUID | str) -> Task | None:
+    """The task if the user owns it: downloads and cancellation are the owner's alone."""
+    task = task_visible_to(user=user, task_id=task_id)
+    return task if task is not None and task.owner_id == user.pk else None
+
+
+def events_after(*, task: Task, seq: int) -> QuerySet[TaskEvent]:
+    return TaskEvent.objects.filter(task=task, seq__gt=seq).order_by("seq")
+
+
+def task_file_for(*, user: AbstractBaseUser, task_id: uuid.UUID | str, name: str) -> TaskFile | None:
+    task = task_owned_by(user=user, task_id=task_id)
+    if task is None:
+        return None
+    return TaskFile.objects.filter(task=task, name=name).first()
+
+
+def dataset_ready_for_owner(*, owner: AbstractBaseUser, dataset_id: int) -> Dataset | None:
+    return Dataset.objects.filter(owner=owner, pk=dataset_id, status=DatasetStatus.READY).first()
+
+
+def datasets_ready_for_owner(*, owner: AbstractBaseUser) -> QuerySet[Dataset]:
+    return Dataset.objects.filter(owner=owner, status=DatasetStatus.READY).order_by("-created_at")
+
+
+def dataset_rows(*, dataset: Dataset, chunk_size: int) -> Iterator[dict]:
+    return (
+        DatasetRow.objects.filter(dataset=dataset)
+        .order_by("line")
+        .values_list("values", flat=True)
+        .iterator(chunk_size=chunk_size)
+    )

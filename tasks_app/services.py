@@ -1,0 +1,167 @@
+"""Writes: create, start, advance, finish and cancel a task, each as one persisted event."""
+
+import logging
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tasks_app import broadcast, messages
+from tasks_app.models import EventType, Task, TaskEvent, TaskFile, TaskStatus
+from tasks_app.work import registry
+
+logger = logging.getLogger(__name__)
+
+_ACTIVE = (TaskStatus.PENDING, TaskStatus.RUNNING)
+
+
+class TaskNotCancellable(Exception):
+    """The task already reached a terminal status."""
+
+
+class TaskStateConflict(Exception):
+    """The task was not in a status that allows the change (for example, already finished)."""
+
+
+def _record_event(*, task_id: uuid.UUID, event_type: EventType, allowed_from: tuple, **changes) -> Task:
+    """Apply `changes` to the task and persist them as its next event, atomically.
+
+    The UPDATE that bumps last_seq holds the row's write lock (PostgreSQL row lock, SQLite
+    database lock) until commit, so concurrent writers queue and each gets the next seq.
+    The event is published only after commit: a client never sees what history cannot replay.
+    """
+    with transaction.atomic():
+        updated = Task.objects.filter(pk=task_id, status__in=allowed_from).update(
+            last_seq=F("last_seq") + 1, updated_at=timezone.now(), **changes
+        )
+        if not updated:
+            raise TaskStateConflict(f"task {task_id} is not in {', '.join(allowed_from)}")
+        task = Task.objects.get(pk=task_id)
+        payload = messages.event_payload(task, event_type)
+        event = TaskEvent.objects.create(task=task, seq=task.last_seq, type=event_type, payload=payload)
+        message = messages.event_message(payload, event.created_at)
+        transaction.on_commit(lambda: broadcast.publish_task_event(task.id, message))
+    return task
+
+
+def task_create(
+    *, owner: AbstractBaseUser, kind: str, params: dict, upload: UploadedFile | None = None
+) -> Task:
+    """Validate the input, store the task with its first event, and enqueue it after commit.
+
+    Raises registry.InvalidTaskInput with field errors; nothing is stored then.
+    """
+    cleaned = registry.clean_params(kind=kind, params=params, upload=upload, owner=owner)
+    with transaction.atomic():
+        task = Task.objects.create(owner=owner, kind=kind, params=cleaned, message="Waiting for a worker")
+        if upload is not None:
+            task.input_file.save(upload.name, upload, save=True)
+        task = _record_event(task_id=task.id, event_type=EventType.PROGRESS, allowed_from=_ACTIVE)
+        transaction.on_commit(lambda: _enqueue(task.id))
+    logger.info("Task %s (%s) created by user %s", task.id, kind, owner.pk)
+    return task
+
+
+def _enqueue(task_id: uuid.UUID) -> None:
+    # Imported here because tasks.py imports this module to record how a run ends.
+    from tasks_app.tasks import run_task
+
+    run_task.delay(str(task_id))
+
+
+def task_start(*, task_id: uuid.UUID) -> Task | None:
+    """Mark the task running; None when it must not run (finished, cancelled, or gone).
+
+    A task already `running` is started again: with late acks, Celery redelivers the task of
+    a worker that died mid-run, and the new run starts from the beginning.
+    """
+    try:
+        return _record_event(
+            task_id=task_id,
+            event_type=EventType.PROGRESS,
+            allowed_from=_ACTIVE,
+            status=TaskStatus.RUNNING,
+            started_at=timezone.now(),
+            progress=0.0,
+            current=None,
+            total=None,
+            message="Started",
+        )
+    except TaskStateConflict:
+        logger.info("Task %s is finished or gone; not running it", task_id)
+        return None
+
+
+def task_progress(
+    *, task_id: uuid.UUID, progress: float, current: int | None, total: int | None, message: str
+) -> bool:
+    """Record a progress update of a running task. Returns whether cancellation was asked for."""
+    task = _record_event(
+        task_id=task_id,
+        event_type=EventType.PROGRESS,
+        allowed_from=(TaskStatus.RUNNING,),
+        progress=progress,
+        current=current,
+        total=total,
+        message=message,
+    )
+    return task.cancel_requested
+
+
+def _finish(*, task_id: uuid.UUID, status: TaskStatus, allowed_from: tuple = _ACTIVE, **changes) -> Task:
+    task = _record_event(
+        task_id=task_id,
+        event_type=EventType.COMPLETE,
+        allowed_from=allowed_from,
+        status=status,
+        finished_at=timezone.now(),
+        **changes,
+    )
+    logger.info("Task %s ended %s", task_id, status)
+    return task
+
+
+def task_complete(*, task_id: uuid.UUID, result, message: str = "Done") -> Task:
+    return _finish(
+        task_id=task_id, status=TaskStatus.COMPLETED, progress=100.0, result=result, message=message
+    )
+
+
+def task_fail(*, task_id: uuid.UUID, error: str) -> Task:
+    return _finish(task_id=task_id, status=TaskStatus.FAILED, error=error, message="Failed")
+
+
+def task_mark_cancelled(*, task_id: uuid.UUID, message: str = "Cancelled") -> Task:
+    return _finish(task_id=task_id, status=TaskStatus.CANCELLED, message=message)
+
+
+def task_cancel(*, task_id: uuid.UUID) -> Task:
+    """Ask a task to stop: a pending one ends `cancelled` now, a running one at its next update.
+
+    Raises TaskNotCancellable when the task already ended.
+    """
+    try:
+        return _finish(
+            task_id=task_id,
+            status=TaskStatus.CANCELLED,
+            message="Cancelled before it started",
+            allowed_from=(TaskStatus.PENDING,),
+        )
+    except TaskStateConflict:
+        pass
+    if Task.objects.filter(pk=task_id, status=TaskStatus.RUNNING).update(cancel_requested=True):
+        logger.info("Cancellation of running task %s requested", task_id)
+        return Task.objects.get(pk=task_id)
+    raise TaskNotCancellable(f"task {task_id} has already ended")
+
+
+def task_file_add(*, task_id: uuid.UUID, name: str, content: bytes, content_type: str) -> TaskFile:
+    """Store one output file of a task under a name unique to that task."""
+    task_file = TaskFile(task_id=task_id, name=name, content_type=content_type, size=len(content))
+    task_file.file.save(f"outputs/{task_id}/{name}", ContentFile(content), save=False)
+    task_file.save()
+    return task_file

@@ -1,0 +1,26 @@
+"""The kinds of work a task can be, by name, and the checks on what a kind is given."""
+
+from django.core.files.uploadedfile import UploadedFile
+
+from tasks_app.work import batch_report, data_import, document, ticker
+from tasks_app.work.base import InvalidTaskInput, Kind
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind for kind in (document.KIND, data_import.KIND, batch_report.KIND, ticker.KIND)
+}
+
+
+def kind_get(name: str) -> Kind:
+    return KINDS[name]
+
+
+def clean_params(*, kind: str, params: dict, upload: UploadedFile | None, owner=None) -> dict:
+    """The params to store for a new task of `kind`, or InvalidTaskInput with field errors."""
+    if kind not in KINDS:
+        raise InvalidTaskInput({"kind": [f"Unknown kind {kind!r}. Choose one of: {', '.join(KINDS)}."]})
+    if not isinstance(params, dict):
+        raise InvalidTaskInput({"params": ["params must be a JSON object."]})
+    form = KINDS[kind].form(data=params, files={"file": upload} if upload else {}, owner=owner)
+    if not form.is_valid():
+        raise InvalidTaskInput({field: list(messages) for field, messages in form.errors.items()})
+    return form.params()
