@@ -36,6 +36,7 @@ class ProgressReporter:
         self._last_emit_at: float | None = None
         self._unsent = False
         self._progress = 0.0
+        self._in_step = False
         self._step_start = 0.0
         self._step_end = 100.0
         self._current: int | None = None
@@ -47,7 +48,13 @@ class ProgressReporter:
         return self._progress
 
     def step(self, message: str, *, until: float) -> None:
-        """Enter a phase of the work that takes overall progress up to `until` percent."""
+        """Enter a phase of the work that takes overall progress up to `until` percent.
+
+        Entering a step finishes the one before: progress moves to where that one ended.
+        """
+        if self._in_step:
+            self._progress = max(self._progress, self._step_end)
+        self._in_step = True
         self._step_start = self._progress
         self._step_end = min(max(float(until), self._progress), 100.0)
         self._current = None

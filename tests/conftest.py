@@ -1,0 +1,70 @@
+import os
+
+import pytest
+import redis
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tasks_app import services
+from tasks_app.models import Task
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_sessionstart(session) -> None:
+    """Fail loudly when a required service is missing, rather than skipping what needs it."""
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.exit(
+            f"Redis does not answer at {settings.REDIS_URL} ({exc}); bin/test starts one.", returncode=1
+        )
+    if os.environ.get("REQUIRE_SERVICES") == "1" and settings.DATABASES["default"]["ENGINE"].endswith(
+        "sqlite3"
+    ):
+        pytest.exit("REQUIRE_SERVICES=1 but the tests would run on SQLite; set DATABASE_URL.", returncode=1)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("alice", password=PASSWORD)
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("mallory", password=PASSWORD)
+
+
+@pytest.fixture
+def staff_user(db):
+    return get_user_model().objects.create_user("operator", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def upload():
+    """An uploaded file as Django's request parsing would hand it to a view."""
+
+    def make(name: str, content: bytes | str, content_type: str = "application/octet-stream"):
+        data = content.encode() if isinstance(content, str) else content
+        return SimpleUploadedFile(name, data, content_type=content_type)
+
+    return make
+
+
+@pytest.fixture
+def create_task(user, django_capture_on_commit_callbacks):
+    """Create a task through the service, as the API does, without a worker picking it up."""
+
+    def make(kind: str, params: dict | None = None, *, owner=None, file=None) -> Task:
+        with django_capture_on_commit_callbacks(execute=False):
+            return services.task_create(owner=owner or user, kind=kind, params=params or {}, upload=file)
+
+    return make

@@ -1,0 +1,236 @@
+"""The task socket, /ws/tasks/<task_id>/, through the real ASGI stack (origin check, session
+auth, Redis channel layer), driven by Channels' WebsocketCommunicator."""
+
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from django.test import Client
+
+from project.asgi import application
+from tasks_app import broadcast, messages, services
+from tasks_app.models import Task
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT = 5
+TICKER = {"steps": 2, "interval": 0}
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def open_socket(path: str, user=None) -> WebsocketCommunicator:
+    headers = [(b"origin", b"http://localhost")]
+    if user is not None:
+        headers.append((b"cookie", await database_sync_to_async(session_cookie)(user)))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected
+    return communicator
+
+
+async def close_code(communicator: WebsocketCommunicator) -> int:
+    output = await communicator.receive_output(timeout=TIMEOUT)
+    assert output["type"] == "websocket.close", output
+    return output["code"]
+
+
+def path_of(task_id) -> str:
+    return f"/ws/tasks/{task_id}/"
+
+
+@pytest.fixture
+def task(create_task):
+    return create_task("ticker", TICKER)
+
+
+def test_the_owner_gets_a_snapshot_then_progress_then_complete_then_close_1000(task, user):
+    async def scenario():
+        socket = await open_socket(path_of(task.id), user)
+        snapshot = await socket.receive_json_from(TIMEOUT)
+        await database_sync_to_async(services.task_start)(task_id=task.id)
+        started = await socket.receive_json_from(TIMEOUT)
+        await database_sync_to_async(services.task_progress)(
+            task_id=task.id, progress=50.0, current=1, total=2, message="Tick 1 of 2"
+        )
+        progress = await socket.receive_json_from(TIMEOUT)
+        await database_sync_to_async(services.task_complete)(task_id=task.id, result={"steps": 2})
+        complete = await socket.receive_json_from(TIMEOUT)
+        return snapshot, started, progress, complete, await close_code(socket)
+
+    snapshot, started, progress, complete, code = async_to_sync(scenario)()
+
+    assert (snapshot["type"], snapshot["status"], snapshot["seq"]) == ("snapshot", "pending", 1)
+    assert (started["type"], started["status"], started["seq"]) == ("progress", "running", 2)
+    assert (progress["progress"], progress["current"], progress["total"], progress["seq"]) == (50.0, 1, 2, 3)
+    assert (complete["type"], complete["status"], complete["result"], complete["seq"]) == (
+        "complete",
+        "completed",
+        {"steps": 2},
+        4,
+    )
+    assert code == 1000
+
+
+def test_an_anonymous_client_is_closed_with_4401(task):
+    async def scenario():
+        return await close_code(await open_socket(path_of(task.id)))
+
+    assert async_to_sync(scenario)() == 4401
+
+
+@pytest.mark.parametrize("whose", ["another user's", "a missing", "a malformed"])
+def test_a_task_the_user_may_not_see_is_closed_with_4404_whatever_the_reason(task, other_user, whose):
+    target = {"another user's": task.id, "a missing": uuid.uuid4(), "a malformed": "not-a-uuid"}[whose]
+    viewer = other_user if whose == "another user's" else task.owner
+
+    async def scenario():
+        return await close_code(await open_socket(path_of(target), viewer))
+
+    assert async_to_sync(scenario)() == 4404
+
+
+def test_staff_may_watch_any_task(task, staff_user):
+    async def scenario():
+        socket = await open_socket(path_of(task.id), staff_user)
+        message = await socket.receive_json_from(TIMEOUT)
+        await socket.disconnect()
+        return message
+
+    assert async_to_sync(scenario)()["type"] == "snapshot"
+
+
+def test_bad_json_gets_an_error_and_the_connection_stays_open(task, user):
+    async def scenario():
+        socket = await open_socket(path_of(task.id), user)
+        await socket.receive_json_from(TIMEOUT)
+        await socket.send_to(text_data="{not json")
+        error = await socket.receive_json_from(TIMEOUT)
+        await socket.send_json_to({"type": "ping"})
+        pong = await socket.receive_json_from(TIMEOUT)
+        await socket.disconnect()
+        return error, pong
+
+    error, pong = async_to_sync(scenario)()
+
+    assert (error["type"], error["code"]) == ("error", "invalid_json")
+    assert pong["type"] == "pong"
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected_type", "expected_code"),
+    [
+        ({"action": "ping"}, "pong", None),
+        ({"type": "echo", "data": {"n": 1}}, "echo", None),
+        ({"type": "get_status"}, "snapshot", None),
+        ([1, 2], "error", "invalid_message"),
+        ({"data": 1}, "error", "invalid_message"),
+        ({"type": "launch"}, "error", "unknown_type"),
+    ],
+)
+def test_client_messages_get_the_answer_the_contract_names(task, user, sent, expected_type, expected_code):
+    async def scenario():
+        socket = await open_socket(path_of(task.id), user)
+        await socket.receive_json_from(TIMEOUT)
+        await socket.send_json_to(sent)
+        answer = await socket.receive_json_from(TIMEOUT)
+        await socket.disconnect()
+        return answer
+
+    answer = async_to_sync(scenario)()
+
+    assert answer["type"] == expected_type
+    assert answer.get("code") == expected_code
+    if expected_type == "echo":
+        assert answer["data"] == {"n": 1}
+
+
+def test_a_client_resuming_with_last_seq_gets_exactly_the_events_it_missed(task, user):
+    services.task_start(task_id=task.id)
+    services.task_progress(task_id=task.id, progress=50.0, current=1, total=2, message="half")
+
+    async def scenario():
+        socket = await open_socket(f"{path_of(task.id)}?last_seq=1", user)
+        replayed = [await socket.receive_json_from(TIMEOUT), await socket.receive_json_from(TIMEOUT)]
+        await database_sync_to_async(services.task_complete)(task_id=task.id, result=None)
+        live = await socket.receive_json_from(TIMEOUT)
+        return replayed, live
+
+    replayed, live = async_to_sync(scenario)()
+
+    assert [(message["type"], message["seq"]) for message in replayed] == [("progress", 2), ("progress", 3)]
+    assert (live["type"], live["seq"]) == ("complete", 4)
+
+
+@pytest.mark.parametrize("last_seq", ["99", "-1", "three"])
+def test_a_resume_history_cannot_serve_gets_a_snapshot_that_says_so(task, user, last_seq):
+    async def scenario():
+        socket = await open_socket(f"{path_of(task.id)}?last_seq={last_seq}", user)
+        message = await socket.receive_json_from(TIMEOUT)
+        await socket.disconnect()
+        return message
+
+    message = async_to_sync(scenario)()
+
+    assert (message["type"], message["recovered"], message["seq"]) == ("snapshot", False, 1)
+
+
+def test_a_finished_task_sends_its_snapshot_with_the_result_and_closes_1000(task, user):
+    services.task_start(task_id=task.id)
+    services.task_complete(task_id=task.id, result={"steps": 2})
+
+    async def scenario():
+        socket = await open_socket(path_of(task.id), user)
+        return await socket.receive_json_from(TIMEOUT), await close_code(socket)
+
+    snapshot, code = async_to_sync(scenario)()
+
+    assert (snapshot["status"], snapshot["result"], code) == ("completed", {"steps": 2}, 1000)
+
+
+def test_an_event_already_sent_is_not_sent_again(task, user):
+    async def scenario():
+        socket = await open_socket(path_of(task.id), user)
+        await socket.receive_json_from(TIMEOUT)
+        stale = await database_sync_to_async(lambda: messages.snapshot(Task.objects.get(pk=task.id)))()
+        await database_sync_to_async(broadcast.publish_task_event)(task.id, {**stale, "type": "progress"})
+        await socket.send_json_to({"type": "ping"})
+        next_message = await socket.receive_json_from(TIMEOUT)
+        await socket.disconnect()
+        return next_message
+
+    assert async_to_sync(scenario)()["type"] == "pong"
+
+
+def test_a_client_that_reads_only_progress_status_and_message_works_unchanged(create_task, user):
+    """The seed documents' client: read progress, status, message; stop on type == "complete"."""
+    task = create_task("ticker", TICKER)
+
+    async def scenario():
+        socket = await open_socket(path_of(task.id), user)
+        first = await socket.receive_json_from(TIMEOUT)
+        seen = [(first["progress"], first["status"], first["message"])]
+        await database_sync_to_async(_run_ticker)(task.id)
+        while True:
+            data = await socket.receive_json_from(TIMEOUT)
+            seen.append((data["progress"], data["status"], data["message"]))
+            if data["type"] == "complete":
+                return seen
+
+    seen = async_to_sync(scenario)()
+
+    assert seen[-1] == (100.0, "completed", "Done")
+    assert [progress for progress, _, _ in seen] == sorted(progress for progress, _, _ in seen)
+
+
+def _run_ticker(task_id) -> None:
+    from tasks_app.tasks import run_task
+
+    run_task(str(task_id))
