@@ -31,7 +31,13 @@ def test_valid_rows_are_imported_into_a_ready_dataset(create_task, upload):
 
 
 def test_invalid_rows_are_rejected_with_their_line_number_and_reason(create_task, upload):
-    content = "name,email,age\nAda,ada@example.org,36\nBob,not-an-email,40\n,carol@example.org,5\nDan,dan@example.org,old\n"
+    content = (
+        "name,email,age\n"
+        "Ada,ada@example.org,36\n"
+        "Bob,not-an-email,40\n"
+        ",carol@example.org,5\n"
+        "Dan,dan@example.org,old\n"
+    )
 
     result = _import(create_task, upload, content).result
 
