@@ -1,0 +1,155 @@
+"""Starts the real processes: Daphne on a free port and a Celery worker, on the test database.
+
+Tests here use committed data (transactional tests), because the other processes cannot see
+the test process's open transaction.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _test_database_url() -> str:
+    database = connection.settings_dict
+    if database["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{database['NAME']}"
+    credentials = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+    return f"postgres://{credentials}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+
+
+class Process:
+    """A child process with its output in a log file, stopped at the end of the session."""
+
+    def __init__(self, name: str, command: list[str], env: dict, log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = self.log_path.open("w")
+        self.popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_until(self, ready, what: str) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                pytest.fail(f"{self.name} exited with {self.popen.returncode}:\n{self.log()[-3000:]}")
+            if ready():
+                return
+            time.sleep(0.2)
+        pytest.fail(f"{self.name} did not become {what} in {STARTUP_SECONDS} s:\n{self.log()[-3000:]}")
+
+    def stop(self) -> None:
+        self.popen.terminate()
+        try:
+            self.popen.wait(15)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def process_env(django_db_setup, django_db_blocker, tmp_path_factory) -> dict:
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": settings.REDIS_URL,
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def logs_dir() -> Path:
+    path = ROOT / "test-artifacts" / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def daphne_server(process_env, logs_dir):
+    port = _free_port()
+    bin_dir = Path(sys.executable).parent
+    server = Process(
+        "daphne",
+        [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+        process_env,
+        logs_dir,
+    )
+
+    def answers() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    server.wait_until(answers, "reachable")
+    server.base_url = f"http://127.0.0.1:{port}"
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(process_env, logs_dir):
+    """One worker process, so that a task submitted behind a busy one waits at `pending`."""
+    bin_dir = Path(sys.executable).parent
+    worker = Process(
+        "celery-worker",
+        [str(bin_dir / "celery"), "-A", "project", "worker", "--loglevel", "INFO", "--concurrency", "1"],
+        process_env,
+        logs_dir,
+    )
+    worker.wait_until(lambda: " ready." in worker.log(), "ready")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def live_user(transactional_db):
+    return get_user_model().objects.create_user("iris", password=PASSWORD)
+
+
+@pytest.fixture
+def http(daphne_server, celery_worker, live_user) -> requests.Session:
+    """A browser-like HTTP session, logged in through the real login form."""
+    session = requests.Session()
+    login_url = f"{daphne_server.base_url}/accounts/login/"
+    session.get(login_url, timeout=10)
+    response = session.post(
+        login_url,
+        data={
+            "username": live_user.username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": login_url},
+        timeout=10,
+    )
+    assert response.url.rstrip("/") == daphne_server.base_url, "login failed"
+    session.base_url = daphne_server.base_url
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    return session
