@@ -22,7 +22,13 @@ def run_task(task_id: str) -> None:
     task = services.task_start(task_id=uuid.UUID(task_id))
     if task is None:
         return
-    reporter = ProgressReporter(task.id)
+    try:
+        _run_work(task, ProgressReporter(task.id))
+    except services.TaskStateConflict:
+        logger.warning("Task %s was deleted or ended elsewhere while it ran; its work stopped", task.id)
+
+
+def _run_work(task, reporter: ProgressReporter) -> None:
     try:
         result = registry.kind_get(task.kind).run(task, reporter)
         reporter.flush()
@@ -31,6 +37,8 @@ def run_task(task_id: str) -> None:
     except WorkError as exc:
         reporter.flush()
         services.task_fail(task_id=task.id, error=str(exc))
+    except services.TaskStateConflict:
+        raise
     except Exception:
         logger.exception("Task %s (%s) crashed", task.id, task.kind)
         services.task_fail(task_id=task.id, error=INTERNAL_ERROR)

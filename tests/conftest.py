@@ -9,8 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tasks_app import services
 from tasks_app.models import Task
-
-PASSWORD = "correct-horse-battery-staple"
+from tests.processes import PASSWORD
 
 
 def pytest_sessionstart(session) -> None:
@@ -60,11 +59,12 @@ def upload():
 
 
 @pytest.fixture
-def create_task(user, django_capture_on_commit_callbacks):
-    """Create a task through the service, as the API does, without a worker picking it up."""
+def create_task(user, monkeypatch):
+    """Create a task through the service, as the API does, but never enqueue it: a test runs
+    its work itself, and the live worker of the integration tests must not take it."""
+    monkeypatch.setattr(services, "_enqueue", lambda task_id: None)
 
     def make(kind: str, params: dict | None = None, *, owner=None, file=None) -> Task:
-        with django_capture_on_commit_callbacks(execute=False):
-            return services.task_create(owner=owner or user, kind=kind, params=params or {}, upload=file)
+        return services.task_create(owner=owner or user, kind=kind, params=params or {}, upload=file)
 
     return make

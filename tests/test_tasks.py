@@ -84,3 +84,19 @@ def test_a_task_cancelled_before_a_worker_took_it_is_not_run(create_task):
     task = _run(task)
 
     assert (task.status, task.started_at, task.last_seq) == (TaskStatus.CANCELLED, None, 2)
+
+
+def test_a_task_deleted_while_it_runs_stops_its_work_quietly(create_task, monkeypatch, caplog):
+    def work(task, reporter):
+        Task.objects.filter(pk=task.id).delete()
+        reporter.update(1, 2)
+        raise AssertionError("the reporter should have stopped the work")
+
+    _replace_work(monkeypatch, work)
+    task = create_task("ticker", {"steps": 1, "interval": 0})
+
+    run_task(str(task.id))
+
+    assert not Task.objects.filter(pk=task.id).exists()
+    assert "crashed" not in caplog.text
+    assert "deleted or ended elsewhere" in caplog.text

@@ -2,8 +2,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import celery_worker, daphne_server, live_user, logs_dir, process_env  # noqa: F401
-
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # The flags keep Chromium from reaching for the network of a closed machine (see the README).

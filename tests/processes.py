@@ -1,7 +1,9 @@
-"""Starts the real processes: Daphne on a free port and a Celery worker, on the test database.
+"""Starts the real processes once per session: Daphne on a free port and a Celery worker, on the
+test database. Loaded as a plugin (pyproject's addopts), so that the integration and browser
+tests share one Daphne and one worker rather than each defining their own.
 
-Tests here use committed data (transactional tests), because the other processes cannot see
-the test process's open transaction.
+Tests using them work on committed data (transactional tests), because the other processes
+cannot see the test process's open transaction.
 """
 
 import os
@@ -18,10 +20,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from tests.conftest import PASSWORD
-
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 60
+IDLE_WAIT_SECONDS = 60
+PASSWORD = "correct-horse-battery-staple"
 
 
 def _free_port() -> int:
@@ -129,12 +131,22 @@ def celery_worker(process_env, logs_dir):
 
 
 @pytest.fixture
-def live_user(transactional_db):
-    return get_user_model().objects.create_user("iris", password=PASSWORD)
+def live_user(transactional_db, daphne_server, celery_worker):
+    """A user of the live system. At teardown, waits for the worker to finish every task, so
+    that the database is not flushed under a task that is still writing."""
+    from tasks_app.models import Task, TaskStatus  # the plugin is imported before Django is set up
+
+    user = get_user_model().objects.create_user("iris", password=PASSWORD)
+    yield user
+    deadline = time.monotonic() + IDLE_WAIT_SECONDS
+    while Task.objects.filter(status__in=[TaskStatus.PENDING, TaskStatus.RUNNING]).exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"The worker was still busy {IDLE_WAIT_SECONDS} s after the test")
+        time.sleep(0.2)
 
 
 @pytest.fixture
-def http(daphne_server, celery_worker, live_user) -> requests.Session:
+def http(daphne_server, live_user) -> requests.Session:
     """A browser-like HTTP session, logged in through the real login form."""
     session = requests.Session()
     login_url = f"{daphne_server.base_url}/accounts/login/"
