@@ -45,9 +45,16 @@ class Process:
 
     def __init__(self, name: str, command: list[str], env: dict, log_dir: Path) -> None:
         self.name = name
+        self.command = command
+        self.env = env
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("w")
-        self.popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.popen = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            self.command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
 
     def log(self) -> str:
         return self.log_path.read_text()
@@ -62,14 +69,20 @@ class Process:
             time.sleep(0.2)
         pytest.fail(f"{self.name} did not become {what} in {STARTUP_SECONDS} s:\n{self.log()[-3000:]}")
 
-    def stop(self) -> None:
+    def stop(self, *, keep_log_open: bool = False) -> None:
         self.popen.terminate()
         try:
             self.popen.wait(15)
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait()
-        self._log.close()
+        if not keep_log_open:
+            self._log.close()
+
+    def start_again(self, ready) -> None:
+        """Start the same command after stop(keep_log_open=True), as an operator's restart would."""
+        self.popen = self._start()
+        self.wait_until(ready, "reachable again")
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +124,7 @@ def daphne_server(process_env, logs_dir):
 
     server.wait_until(answers, "reachable")
     server.base_url = f"http://127.0.0.1:{port}"
+    server.answers = answers
     yield server
     server.stop()
 

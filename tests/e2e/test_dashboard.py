@@ -1,11 +1,26 @@
 """A person's path through the dashboard, in Debian's Chromium driven by Playwright."""
 
+import json
+
 import pytest
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
+
+
+def _log_in(page, base_url: str, user) -> None:
+    page.goto(f"{base_url}/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#submit-form")
+
+
+def _logged_messages(page) -> list[dict]:
+    entries = page.locator("#log-entries li").all_text_contents()  # the panel may be collapsed
+    return [json.loads(entry[entry.index("{") :]) for entry in entries]
 
 
 def _csv(rows: int) -> bytes:
@@ -17,11 +32,7 @@ def test_a_user_uploads_a_csv_watches_it_reach_100_percent_and_sees_the_summary(
     browser_page, daphne_server, celery_worker, live_user
 ):
     page = browser_page
-    page.goto(f"{daphne_server.base_url}/")
-    page.fill("input[name=username]", live_user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#submit-form")
+    _log_in(page, daphne_server.base_url, live_user)
 
     page.select_option("#kind", "data_import")
     page.set_input_files(
@@ -40,3 +51,32 @@ def test_a_user_uploads_a_csv_watches_it_reach_100_percent_and_sees_the_summary(
     assert "Imported 4,000 of 4,002 rows" in task.locator(".result").inner_text()
     assert "age: 'old' is not a valid integer" in task.locator(".result table").inner_text()
     assert '"type":"complete"' in page.locator("#log-entries").inner_text()
+
+
+def test_a_dropped_connection_resumes_from_the_last_seq_without_duplicates(
+    browser_page, daphne_server, celery_worker, live_user
+):
+    page = browser_page
+    _log_in(page, daphne_server.base_url, live_user)
+    page.select_option("#kind", "ticker")
+    page.fill("input[name=steps]", "30")
+    page.fill("input[name=interval]", "0.2")
+    page.click("#submit")
+    task = page.locator(".task").first
+    task.locator(".status", has_text="running").wait_for(timeout=30_000)
+
+    daphne_server.stop(keep_log_open=True)
+    page.locator("#connection[data-state=reconnecting]").wait_for(timeout=10_000)
+    daphne_server.start_again(daphne_server.answers)
+    task.locator(".status", has_text="completed").wait_for(timeout=60_000)
+
+    messages = _logged_messages(page)
+    event_seqs = [message["seq"] for message in messages if message["type"] in ("progress", "complete")]
+    assert [message["type"] for message in messages].count("snapshot") == 1, (
+        "a reconnect resumes, not restarts"
+    )
+    assert event_seqs == sorted(set(event_seqs)), f"duplicate or out-of-order events: {event_seqs}"
+    assert (task.locator(".percent").inner_text(), task.locator(".counts").inner_text()) == (
+        "100.0 %",
+        "30 / 30",
+    )
