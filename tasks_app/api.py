@@ -1,7 +1,7 @@
 """The JSON API: create and list tasks, read one (the polling fallback), cancel one."""
 
 import json
-import logging
+from functools import wraps
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -11,8 +11,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tasks_app import messages, routing, selectors, services
 from tasks_app.models import Task
 from tasks_app.work.base import InvalidTaskInput
-
-logger = logging.getLogger(__name__)
 
 # Multipart fields that are not params of the task.
 _FORM_FIELDS_NOT_PARAMS = {"kind", "csrfmiddlewaretoken", "file"}
@@ -86,23 +84,33 @@ def _submitted_kind_and_params(request: HttpRequest) -> tuple[str, dict]:
     return request.POST.get("kind", ""), params
 
 
+def _with_task(find):
+    """Authenticate, then hand the view the task `find` returns for this user, or answer 404."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, task_id: str) -> JsonResponse:
+            if not request.user.is_authenticated:
+                return _not_authenticated()
+            task = find(user=request.user, task_id=task_id)
+            if task is None:
+                return _not_found()
+            return view(request, task)
+
+        return wrapper
+
+    return decorate
+
+
 @require_http_methods(["GET"])
-def task_detail(request: HttpRequest, task_id: str) -> JsonResponse:
-    if not request.user.is_authenticated:
-        return _not_authenticated()
-    task = selectors.task_visible_to(user=request.user, task_id=task_id)
-    if task is None:
-        return _not_found()
+@_with_task(selectors.task_visible_to)
+def task_detail(request: HttpRequest, task: Task) -> JsonResponse:
     return JsonResponse(_resource(request, task))
 
 
 @require_POST
-def task_cancel(request: HttpRequest, task_id: str) -> JsonResponse:
-    if not request.user.is_authenticated:
-        return _not_authenticated()
-    task = selectors.task_owned_by(user=request.user, task_id=task_id)
-    if task is None:
-        return _not_found()
+@_with_task(selectors.task_owned_by)
+def task_cancel(request: HttpRequest, task: Task) -> JsonResponse:
     try:
         task = services.task_cancel(task_id=task.id)
     except services.TaskNotCancellable:

@@ -1,7 +1,6 @@
 """WebSocket consumers: authenticate, authorise, join the task's group, replay, forward."""
 
 import json
-import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -9,8 +8,6 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from tasks_app import broadcast, client_messages, messages, resume, selectors
 from tasks_app.models import TERMINAL_STATUSES, Task
-
-logger = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
 CLOSE_UNAUTHENTICATED = 4401
@@ -66,7 +63,10 @@ class TaskConsumer(AsyncWebsocketConsumer):
         elif message_type == "echo":
             await self._send_json(messages.echo(message.get("data")))
         elif message_type == "get_status":
-            task = await database_sync_to_async(Task.objects.get)(pk=self.task_id)
+            task = await database_sync_to_async(Task.objects.filter(pk=self.task_id).first)()
+            if task is None:  # deleted while this socket was open
+                await self.close(code=CLOSE_NOT_FOUND)
+                return
             await self._forward(messages.snapshot(task))
         elif message_type in ("subscribe", "unsubscribe"):
             await self._send_json(

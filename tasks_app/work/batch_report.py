@@ -32,36 +32,31 @@ class BatchReportParams(KindForm):
     def clean_dataset(self) -> str:
         source = (self.cleaned_data["dataset"] or SAMPLE).strip()
         if source == SAMPLE:
+            self.columns = sample_dataset.COLUMNS
             return source
-        if (
-            not source.isdigit()
-            or selectors.dataset_ready_for_owner(owner=self.owner, dataset_id=int(source)) is None
-        ):
+        dataset = None
+        if source.isdigit():
+            dataset = selectors.dataset_ready_for_owner(owner=self.owner, dataset_id=int(source))
+        if dataset is None:
             raise forms.ValidationError(
                 f'No imported dataset {source!r} of yours is ready; use "sample" or import one.'
             )
+        self.columns = dataset.columns
         return source
 
     def clean(self) -> dict:
         cleaned = super().clean()
         if "dataset" not in cleaned:
             return cleaned
-        columns = _columns_of(cleaned["dataset"], owner=self.owner)
-        names = [column["name"] for column in columns]
+        names = [column["name"] for column in self.columns]
         group_by = cleaned.get("group_by") or next(
-            (column["name"] for column in columns if column["type"] == "text"), names[0]
+            (column["name"] for column in self.columns if column["type"] == "text"), names[0]
         )
         if group_by not in names:
             self.add_error("group_by", f"Choose one of the dataset's columns: {', '.join(names)}.")
         cleaned["group_by"] = group_by
         cleaned["reports"] = cleaned.get("reports") or 5
         return cleaned
-
-
-def _columns_of(source: str, *, owner) -> list[dict]:
-    if source == SAMPLE:
-        return sample_dataset.COLUMNS
-    return selectors.dataset_ready_for_owner(owner=owner, dataset_id=int(source)).columns
 
 
 def run(task: Task, reporter: ProgressReporter) -> dict:
