@@ -161,6 +161,10 @@ CELERY_TASK_ALWAYS_EAGER = False
 
 # The reporter persists and publishes at most this many progress events per second per task.
 TASKPULSE_PROGRESS_EVENTS_PER_SECOND = _env_number("TASKPULSE_PROGRESS_EVENTS_PER_SECOND", 10.0, float)
+# Event retention: a task keeps at most this many newest events, and no event older than this
+# age. A resume from before what is kept gets a snapshot marked "recovered": false.
+TASKPULSE_EVENTS_KEPT_PER_TASK = _env_number("TASKPULSE_EVENTS_KEPT_PER_TASK", 1000, int)
+TASKPULSE_EVENTS_MAX_AGE_SECONDS = _env_number("TASKPULSE_EVENTS_MAX_AGE_SECONDS", 7 * 24 * 3600, int)
 TASKPULSE_MAX_UPLOAD_BYTES = _env_number("TASKPULSE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, int)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = TASKPULSE_MAX_UPLOAD_BYTES + 1024 * 1024

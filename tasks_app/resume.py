@@ -22,6 +22,8 @@ def opening_messages(*, task_id: uuid.UUID, last_seq: str | None) -> list[dict]:
     if after < 0 or after > task.last_seq:
         return [messages.snapshot(task, recovered=False)]
     events = list(selectors.events_after(task=task, seq=after))
-    if events and events[0].seq != after + 1:
+    first_kept = events[0].seq if events else task.last_seq + 1
+    if first_kept != after + 1:
+        # The events right after `after` were pruned: a replay would leave a gap.
         return [messages.snapshot(task, recovered=False)]
     return [messages.event_message(event.payload, event.created_at) for event in events]

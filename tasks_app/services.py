@@ -2,7 +2,9 @@
 
 import logging
 import uuid
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -43,6 +45,8 @@ def _record_event(*, task_id: uuid.UUID, event_type: EventType, allowed_from: tu
         task = Task.objects.get(pk=task_id)
         payload = messages.event_payload(task, event_type)
         event = TaskEvent.objects.create(task=task, seq=task.last_seq, type=event_type, payload=payload)
+        if event_type == EventType.COMPLETE or event.seq % settings.TASKPULSE_EVENTS_KEPT_PER_TASK == 0:
+            _events_prune_beyond_kept(task=task)
         message = messages.event_message(payload, event.created_at)
         transaction.on_commit(lambda: broadcast.publish_task_event(task.id, message))
     return task
@@ -165,3 +169,19 @@ def task_file_add(*, task_id: uuid.UUID, name: str, content: bytes, content_type
     task_file.file.save(f"outputs/{task_id}/{name}", ContentFile(content), save=False)
     task_file.save()
     return task_file
+
+
+def _events_prune_beyond_kept(*, task: Task) -> None:
+    # Done every TASKPULSE_EVENTS_KEPT_PER_TASK events and at the end, not on every write, so
+    # that a task holds at most twice the limit in between at the price of one DELETE now and then.
+    TaskEvent.objects.filter(
+        task=task, seq__lte=task.last_seq - settings.TASKPULSE_EVENTS_KEPT_PER_TASK
+    ).delete()
+
+
+def events_prune_expired(*, now: datetime | None = None) -> int:
+    """Delete events older than TASKPULSE_EVENTS_MAX_AGE_SECONDS; returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.TASKPULSE_EVENTS_MAX_AGE_SECONDS)
+    deleted, _ = TaskEvent.objects.filter(created_at__lt=cutoff).delete()
+    logger.info("Pruned %d events older than %s", deleted, cutoff.isoformat())
+    return deleted

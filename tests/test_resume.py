@@ -38,3 +38,13 @@ def test_replayed_events_carry_the_timestamp_they_were_sent_with(create_task):
 
     assert first == again
     assert [message["seq"] for message in first] == [1, 2]
+
+
+def test_a_resume_after_every_later_event_was_pruned_is_not_silent(create_task):
+    task = create_task("ticker", {"steps": 1, "interval": 0})
+    services.task_start(task_id=task.id)
+    TaskEvent.objects.filter(task=task, seq=2).delete()
+
+    opening = resume.opening_messages(task_id=task.id, last_seq="1")
+
+    assert _types_and_seqs(opening) == [("snapshot", 2, False)]
