@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tasks_app import messages, routing, selectors, services
+from tasks_app import messages, resume, routing, selectors, services
 from tasks_app.models import Task
 from tasks_app.work.base import InvalidTaskInput
 
@@ -106,6 +106,16 @@ def _with_task(find):
 @_with_task(selectors.task_visible_to)
 def task_detail(request: HttpRequest, task: Task) -> JsonResponse:
     return JsonResponse(_resource(request, task))
+
+
+@require_http_methods(["GET"])
+@_with_task(selectors.task_visible_to)
+def task_events(request: HttpRequest, task: Task) -> JsonResponse:
+    """The polling fallback and resume for any client: the same messages the task socket sends
+    first. With `after=N`, the events after seq N (or a snapshot marked recovered: false when
+    they are no longer kept); without it, a snapshot."""
+    opening = resume.opening_messages(task_id=task.id, last_seq=request.GET.get("after"))
+    return JsonResponse({"task_id": str(task.id), "messages": opening})
 
 
 @require_POST

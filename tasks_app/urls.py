@@ -7,5 +7,6 @@ urlpatterns = [
     path("tasks/<str:task_id>/files/<str:name>", views.task_file, name="task-file"),
     path("api/tasks/", api.tasks_collection, name="api-tasks"),
     path("api/tasks/<str:task_id>/", api.task_detail, name="api-task"),
+    path("api/tasks/<str:task_id>/events/", api.task_events, name="api-task-events"),
     path("api/tasks/<str:task_id>/cancel/", api.task_cancel, name="api-task-cancel"),
 ]

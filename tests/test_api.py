@@ -2,7 +2,7 @@ import pytest
 
 from django.test import Client
 
-from tasks_app import services
+from tasks_app import resume, services
 from tasks_app.models import Task, TaskStatus
 
 TICKER = {"kind": "ticker", "params": {"steps": 2, "interval": 0}}
@@ -161,3 +161,49 @@ def test_cancelling_another_users_task_answers_404_and_changes_nothing(client, c
 
     assert response.status_code == 404
     assert Task.objects.get(pk=task.id).status == TaskStatus.PENDING
+
+
+def test_events_after_a_seq_are_the_ones_a_poller_missed_in_order(client, create_task):
+    task = create_task("ticker", TICKER["params"])
+    services.task_start(task_id=task.id)
+    services.task_complete(task_id=task.id, result={"steps": 2})
+
+    body = client.get(f"/api/tasks/{task.id}/events/?after=1").json()
+
+    assert [(message["type"], message["seq"]) for message in body["messages"]] == [
+        ("progress", 2),
+        ("complete", 3),
+    ]
+
+
+def test_events_without_after_start_with_a_snapshot(client, create_task):
+    task = create_task("ticker", TICKER["params"])
+
+    body = client.get(f"/api/tasks/{task.id}/events/").json()
+
+    assert [(message["type"], message["seq"]) for message in body["messages"]] == [("snapshot", 1)]
+
+
+@pytest.mark.parametrize("after", ["7", "-2", "x"])
+def test_events_after_a_seq_history_cannot_serve_give_a_snapshot_that_says_so(client, create_task, after):
+    task = create_task("ticker", TICKER["params"])
+
+    messages = client.get(f"/api/tasks/{task.id}/events/?after={after}").json()["messages"]
+
+    assert [(message["type"], message["recovered"]) for message in messages] == [("snapshot", False)]
+
+
+def test_events_of_another_users_task_answer_404(client, create_task, other_user):
+    task = create_task("ticker", TICKER["params"], owner=other_user)
+
+    assert client.get(f"/api/tasks/{task.id}/events/?after=0").status_code == 404
+
+
+def test_the_socket_and_the_events_endpoint_send_the_same_events(client, create_task):
+    """Both are built by messages.py from one history, so the transports cannot drift apart."""
+    task = create_task("ticker", TICKER["params"])
+    services.task_start(task_id=task.id)
+
+    polled = client.get(f"/api/tasks/{task.id}/events/?after=0").json()["messages"]
+
+    assert polled == resume.opening_messages(task_id=task.id, last_seq="0")
