@@ -134,6 +134,16 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# Connection life. Daphne pings idle sockets at the protocol level and closes one that does not
+# answer in time; the consumers also send the contract's JSON `ping` on idle connections, which
+# browsers can see (protocol pings are invisible to JavaScript) and use to detect a dead socket.
+TASKPULSE_HEARTBEAT_SECONDS = _env_number("TASKPULSE_HEARTBEAT_SECONDS", 25.0, float)
+TASKPULSE_WS_PING_INTERVAL = _env_number("TASKPULSE_WS_PING_INTERVAL", 20, int)
+TASKPULSE_WS_PING_TIMEOUT = _env_number("TASKPULSE_WS_PING_TIMEOUT", 30, int)
+# The longest a WebSocket may live. Group membership must not expire before it does, or a
+# long-lived socket would silently stop receiving its task's events.
+TASKPULSE_WEBSOCKET_TIMEOUT = _env_number("TASKPULSE_WEBSOCKET_TIMEOUT", 86400, int)
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -143,6 +153,7 @@ CHANNEL_LAYERS = {
             "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
             "capacity": _env_number("CHANNEL_LAYER_CAPACITY", 1000, int),
             "expiry": 60,
+            "group_expiry": TASKPULSE_WEBSOCKET_TIMEOUT + 60,
         },
     }
 }

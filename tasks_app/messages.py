@@ -56,6 +56,10 @@ def snapshot(task: Task, *, recovered: bool | None = None) -> dict:
     return message
 
 
+def ping() -> dict:
+    return {"type": "ping", "timestamp": timestamp()}
+
+
 def pong() -> dict:
     return {"type": "pong", "timestamp": timestamp()}
 

@@ -111,7 +111,7 @@ def daphne_server(process_env, logs_dir):
     bin_dir = Path(sys.executable).parent
     server = Process(
         "daphne",
-        [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+        [str(bin_dir / "python"), "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
         process_env,
         logs_dir,
     )

@@ -234,3 +234,44 @@ def _run_ticker(task_id) -> None:
     from tasks_app.tasks import run_task
 
     run_task(str(task_id))
+
+
+def test_an_idle_socket_gets_a_heartbeat_ping(task, user, settings):
+    settings.TASKPULSE_HEARTBEAT_SECONDS = 0.3
+
+    async def scenario():
+        socket = await open_socket(path_of(task.id), user)
+        await socket.receive_json_from(TIMEOUT)
+        heartbeat = await socket.receive_json_from(TIMEOUT)
+        await socket.send_json_to({"type": "pong"})
+        await socket.send_json_to({"type": "echo", "data": "still here"})
+        answers = [await socket.receive_json_from(TIMEOUT) for _ in range(2)]
+        await socket.disconnect()
+        return heartbeat, answers
+
+    heartbeat, answers = async_to_sync(scenario)()
+
+    assert heartbeat["type"] == "ping"
+    assert "echo" in [answer["type"] for answer in answers], "a pong is taken without an error"
+    assert "error" not in [answer["type"] for answer in answers]
+
+
+def test_an_event_the_channel_layer_dropped_is_filled_in_from_history(task, user, monkeypatch):
+    publish = broadcast.publish_task_event
+
+    def lose_seq_2(task_id, message):
+        if message["seq"] != 2:  # as a full channel drops a message
+            publish(task_id, message)
+
+    monkeypatch.setattr(broadcast, "publish_task_event", lose_seq_2)
+
+    async def scenario():
+        socket = await open_socket(path_of(task.id), user)
+        await socket.receive_json_from(TIMEOUT)
+        await database_sync_to_async(services.task_start)(task_id=task.id)
+        await database_sync_to_async(services.task_complete)(task_id=task.id, result=None)
+        return [await socket.receive_json_from(TIMEOUT) for _ in range(2)]
+
+    received = async_to_sync(scenario)()
+
+    assert [(message["type"], message["seq"]) for message in received] == [("progress", 2), ("complete", 3)]
