@@ -138,6 +138,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # answer in time; the consumers also send the contract's JSON `ping` on idle connections, which
 # browsers can see (protocol pings are invisible to JavaScript) and use to detect a dead socket.
 TASKPULSE_HEARTBEAT_SECONDS = _env_number("TASKPULSE_HEARTBEAT_SECONDS", 25.0, float)
+TASKPULSE_STREAM_MAX_SUBSCRIPTIONS = _env_number("TASKPULSE_STREAM_MAX_SUBSCRIPTIONS", 100, int)
 TASKPULSE_WS_PING_INTERVAL = _env_number("TASKPULSE_WS_PING_INTERVAL", 20, int)
 TASKPULSE_WS_PING_TIMEOUT = _env_number("TASKPULSE_WS_PING_TIMEOUT", 30, int)
 # The longest a WebSocket may live. Group membership must not expire before it does, or a

@@ -11,14 +11,20 @@ from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 
-# The consumer method a published event is dispatched to (Channels maps "." to "_").
+# The consumer methods published messages are dispatched to (Channels maps "." to "_").
 TASK_EVENT_HANDLER = "task.event"
+USER_TASK_CREATED_HANDLER = "user.task_created"
 PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
 def task_group(task_id: uuid.UUID | str) -> str:
     """The group of everyone following one task. Built from a parsed UUID, never raw input."""
     return f"task.{uuid.UUID(str(task_id)).hex}"
+
+
+def user_group(user_id: int) -> str:
+    """The group of a user's stream connections, which learn of the user's new tasks."""
+    return f"user.{int(user_id)}"
 
 
 class _PublisherLoop:
@@ -57,14 +63,19 @@ _publisher = _PublisherLoop()
 
 
 def publish_task_event(task_id: uuid.UUID | str, message: dict) -> None:
-    """Send one wire message to everyone following the task.
+    """Send one wire message to everyone following the task."""
+    _publish(task_group(task_id), {"type": TASK_EVENT_HANDLER, "message": message})
 
-    The event is already committed when this runs, so a failure here loses nothing a client
-    cannot get back by resuming: it is logged, not raised into the task's work.
-    """
-    layer = get_channel_layer()
-    envelope = {"type": TASK_EVENT_HANDLER, "message": message}
+
+def publish_task_created(user_id: int, task_id: uuid.UUID | str) -> None:
+    """Tell the owner's stream connections about a new task, so they follow it unasked."""
+    _publish(user_group(user_id), {"type": USER_TASK_CREATED_HANDLER, "task_id": str(task_id)})
+
+
+def _publish(group: str, envelope: dict) -> None:
+    # What is published was committed first, so a failure here loses nothing a client cannot
+    # get back by resuming: it is logged, not raised into a task's work.
     try:
-        _publisher.run(layer.group_send(task_group(task_id), envelope), timeout=PUBLISH_TIMEOUT_SECONDS)
+        _publisher.run(get_channel_layer().group_send(group, envelope), timeout=PUBLISH_TIMEOUT_SECONDS)
     except Exception:
-        logger.exception("Could not publish event seq=%s of task %s", message.get("seq"), task_id)
+        logger.exception("Could not publish %s to %s", envelope["type"], group)

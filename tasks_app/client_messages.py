@@ -35,3 +35,19 @@ def parse(text: str | None) -> tuple[str, dict]:
     if message_type not in CLIENT_TYPES:
         raise ProtocolError("unknown_type", f"Unknown message type {message_type[:40]!r}.")
     return message_type, message
+
+
+def task_id_of(message: dict) -> str:
+    task_id = message.get("task_id")
+    if not isinstance(task_id, str) or not task_id:
+        raise ProtocolError(
+            "invalid_message", "This message needs a task_id.", {"task_id": "missing or not a string"}
+        )
+    return task_id
+
+
+def last_seq_of(message: dict) -> str | None:
+    """The resume position as sent; a malformed one is passed on, to be answered with a
+    snapshot marked recovered: false, like a malformed ?last_seq."""
+    last_seq = message.get("last_seq")
+    return None if last_seq is None else str(last_seq)

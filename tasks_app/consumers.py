@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import uuid
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -10,17 +11,37 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from tasks_app import broadcast, client_messages, messages, resume, selectors
-from tasks_app.models import TERMINAL_STATUSES, Task
+from tasks_app.models import TERMINAL_STATUSES
 
 CLOSE_NORMAL = 1000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 
 
+class TaskFollower:
+    """One task followed on one socket: the highest seq sent, so nothing goes twice or is skipped."""
+
+    def __init__(self, task_id: uuid.UUID) -> None:
+        self.task_id = task_id
+        self.sent_seq = 0
+        self.finished = False
+
+    def accepts(self, message: dict) -> bool:
+        return not self.finished and (message["type"] == "snapshot" or message["seq"] > self.sent_seq)
+
+    def note_sent(self, message: dict) -> None:
+        self.sent_seq = max(self.sent_seq, message["seq"])
+        self.finished = message["type"] == "complete" or message["status"] in TERMINAL_STATUSES
+
+    def gap_before(self, message: dict) -> bool:
+        return bool(self.sent_seq) and message["seq"] > self.sent_seq + 1
+
+
 class ProtocolConsumer(AsyncWebsocketConsumer):
     """What every socket of the protocol does: JSON frames, errors for bad ones, ping/pong and
-    echo, and a `ping` heartbeat whenever the connection has been idle for
-    TASKPULSE_HEARTBEAT_SECONDS, which lets a browser notice a dead connection."""
+    echo, a `ping` heartbeat whenever the connection has been idle for
+    TASKPULSE_HEARTBEAT_SECONDS (which lets a browser notice a dead connection), and
+    forwarding a task's events in seq order."""
 
     _heartbeat: asyncio.Task | None = None
     _last_sent = 0.0
@@ -36,23 +57,45 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             message_type, message = client_messages.parse(text_data)
+            if message_type == "ping":
+                await self.send_json(messages.pong())
+            elif message_type == "echo":
+                await self.send_json(messages.echo(message.get("data")))
+            elif message_type != "pong":
+                await self.handle(message_type, message)
         except client_messages.ProtocolError as exc:
             await self.send_json(messages.error(exc.code, exc.message, details=exc.details))
-            return
-        if message_type == "ping":
-            await self.send_json(messages.pong())
-        elif message_type == "echo":
-            await self.send_json(messages.echo(message.get("data")))
-        elif message_type != "pong":
-            await self.handle(message_type, message)
 
     async def handle(self, message_type: str, message: dict) -> None:
-        """The message types particular to one endpoint."""
+        """The message types particular to one endpoint; raise ProtocolError to answer an error."""
         raise NotImplementedError
 
     async def send_json(self, message: dict) -> None:
         self._last_sent = asyncio.get_running_loop().time()
         await self.send(text_data=json.dumps(message))
+
+    async def forward(self, follower: TaskFollower, message: dict) -> None:
+        if not follower.accepts(message):
+            return
+        follower.note_sent(message)
+        await self.send_json(message)
+        if follower.finished:
+            await self.task_finished(follower)
+
+    async def forward_live(self, follower: TaskFollower, message: dict) -> None:
+        """A published event. The channel layer delivers at most once (a full channel drops
+        messages), so one that skips past what was sent is preceded by the missing ones."""
+        if follower.gap_before(message):
+            for earlier in await self.opening_messages(follower.task_id, str(follower.sent_seq)):
+                await self.forward(follower, earlier)
+        await self.forward(follower, message)
+
+    async def task_finished(self, follower: TaskFollower) -> None:
+        """Called once a followed task's terminal message has been sent."""
+
+    @staticmethod
+    async def opening_messages(task_id: uuid.UUID, last_seq: str | None) -> list[dict]:
+        return await database_sync_to_async(resume.opening_messages)(task_id=task_id, last_seq=last_seq)
 
     async def _send_heartbeats(self) -> None:
         interval = settings.TASKPULSE_HEARTBEAT_SECONDS
@@ -66,15 +109,10 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
 
 class TaskConsumer(ProtocolConsumer):
-    """`/ws/tasks/<task_id>/`: one task's snapshot (or missed events), live progress, complete.
+    """`/ws/tasks/<task_id>/`: one task's snapshot (or missed events), live progress, complete,
+    then a 1000 close."""
 
-    Every message sent carries a seq; `sent_seq` is the highest one sent, and anything at or
-    below it is dropped, so the hand-over from history to live events has no duplicate.
-    """
-
-    group: str | None = None
-    sent_seq = 0
-    finished = False
+    follower: TaskFollower | None = None
 
     async def connect(self) -> None:
         # Accept first: a close code such as 4401 only reaches a client after the handshake.
@@ -89,59 +127,129 @@ class TaskConsumer(ProtocolConsumer):
         if task is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.task_id = task.id
+        self.follower = TaskFollower(task.id)
         # Join before reading history, so an event committed meanwhile arrives live rather than never.
-        self.group = broadcast.task_group(task.id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        opening = await database_sync_to_async(resume.opening_messages)(
-            task_id=task.id, last_seq=self._last_seq()
-        )
-        for message in opening:
-            await self._forward(message)
-        if not self.finished:
+        await self.channel_layer.group_add(broadcast.task_group(task.id), self.channel_name)
+        for message in await self.opening_messages(task.id, self._last_seq()):
+            await self.forward(self.follower, message)
+        if not self.follower.finished:
             await self.start_heartbeat()
 
     async def disconnect(self, code: int) -> None:
         await super().disconnect(code)
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.follower is not None:
+            await self.channel_layer.group_discard(
+                broadcast.task_group(self.follower.task_id), self.channel_name
+            )
 
     async def handle(self, message_type: str, message: dict) -> None:
-        if message_type == "get_status":
-            task = await database_sync_to_async(Task.objects.filter(pk=self.task_id).first)()
-            if task is None:  # deleted while this socket was open
-                await self.close(code=CLOSE_NOT_FOUND)
-                return
-            await self._forward(messages.snapshot(task))
-        else:
-            await self.send_json(
-                messages.error("unknown_type", f"{message_type} is for the multiplexed stream, /ws/stream/.")
+        if message_type != "get_status":
+            raise client_messages.ProtocolError(
+                "unknown_type", f"{message_type} is for the multiplexed stream, /ws/stream/."
             )
+        task = await database_sync_to_async(selectors.task_visible_to)(
+            user=self.scope["user"], task_id=self.follower.task_id
+        )
+        if task is None:  # deleted while this socket was open
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self.forward(self.follower, messages.snapshot(task))
 
     async def task_event(self, event: dict) -> None:
-        """A persisted event published to this task's group (see broadcast.publish_task_event).
+        """A persisted event published to this task's group (see broadcast.publish_task_event)."""
+        await self.forward_live(self.follower, event["message"])
 
-        The channel layer delivers at most once (a full channel drops messages), so an event
-        that skips past what was sent is preceded by the missing ones, read from history.
-        """
-        message = event["message"]
-        if self.sent_seq and message["seq"] > self.sent_seq + 1:
-            missed = await database_sync_to_async(resume.opening_messages)(
-                task_id=self.task_id, last_seq=str(self.sent_seq)
-            )
-            for earlier in missed:
-                await self._forward(earlier)
-        await self._forward(message)
-
-    async def _forward(self, message: dict) -> None:
-        if self.finished or (message["type"] != "snapshot" and message["seq"] <= self.sent_seq):
-            return
-        self.sent_seq = max(self.sent_seq, message["seq"])
-        await self.send_json(message)
-        if message["type"] == "complete" or message["status"] in TERMINAL_STATUSES:
-            self.finished = True
-            await self.close(code=CLOSE_NORMAL)
+    async def task_finished(self, follower: TaskFollower) -> None:
+        await self.close(code=CLOSE_NORMAL)
 
     def _last_seq(self) -> str | None:
         values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("last_seq")
         return values[-1] if values else None
+
+
+class StreamConsumer(ProtocolConsumer):
+    """`/ws/stream/`: one connection for all of a user's tasks.
+
+    `connection` first; then `subscribe` (with an optional `last_seq`) and `unsubscribe` per task,
+    at most TASKPULSE_STREAM_MAX_SUBSCRIPTIONS at once. Tasks the user creates while connected
+    are subscribed to without asking. A task is unsubscribed by itself once its `complete` (or
+    terminal snapshot) has been sent.
+    """
+
+    followers: dict[str, TaskFollower]
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.followers = {}
+        self.user_group = broadcast.user_group(user.pk)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
+        await self.send_json(messages.connection(connection_id=self.channel_name, user=user.get_username()))
+        await self.start_heartbeat()
+
+    async def disconnect(self, code: int) -> None:
+        await super().disconnect(code)
+        if not hasattr(self, "followers"):
+            return
+        await self.channel_layer.group_discard(self.user_group, self.channel_name)
+        for task_id in list(self.followers):
+            await self.channel_layer.group_discard(broadcast.task_group(task_id), self.channel_name)
+
+    async def handle(self, message_type: str, message: dict) -> None:
+        task_id = client_messages.task_id_of(message)
+        if message_type == "subscribe":
+            await self._subscribe(task_id, client_messages.last_seq_of(message), answer=True)
+        elif message_type == "unsubscribe":
+            await self._unsubscribe(task_id)
+            await self.send_json(messages.subscription(task_id, subscribed=False, recovered=True))
+        elif message_type == "get_status":
+            task = await self._visible_task(task_id)
+            await self.send_json(messages.snapshot(task))
+
+    async def task_event(self, event: dict) -> None:
+        follower = self.followers.get(event["message"]["task_id"])
+        if follower is not None:
+            await self.forward_live(follower, event["message"])
+
+    async def user_task_created(self, event: dict) -> None:
+        """A task this user just created, here or in another tab: follow it from its first event."""
+        if event["task_id"] not in self.followers:
+            await self._subscribe(event["task_id"], "0", answer=False)
+
+    async def task_finished(self, follower: TaskFollower) -> None:
+        await self._unsubscribe(str(follower.task_id))
+
+    async def _subscribe(self, task_id: str, last_seq: str | None, *, answer: bool) -> None:
+        task = await self._visible_task(task_id)
+        task_id = str(task.id)
+        if (
+            task_id not in self.followers
+            and len(self.followers) >= settings.TASKPULSE_STREAM_MAX_SUBSCRIPTIONS
+        ):
+            limit = settings.TASKPULSE_STREAM_MAX_SUBSCRIPTIONS
+            raise client_messages.ProtocolError(
+                "too_many_subscriptions", f"At most {limit} tasks per connection; unsubscribe one first."
+            )
+        follower = self.followers[task_id] = TaskFollower(task.id)
+        await self.channel_layer.group_add(broadcast.task_group(task.id), self.channel_name)
+        opening = await self.opening_messages(task.id, last_seq)
+        if answer:
+            recovered = not any(message.get("recovered") is False for message in opening)
+            await self.send_json(messages.subscription(task_id, subscribed=True, recovered=recovered))
+        for message in opening:
+            await self.forward(follower, message)
+
+    async def _unsubscribe(self, task_id: str) -> None:
+        if self.followers.pop(task_id, None) is not None:
+            await self.channel_layer.group_discard(broadcast.task_group(task_id), self.channel_name)
+
+    async def _visible_task(self, task_id: str):
+        task = await database_sync_to_async(selectors.task_visible_to)(
+            user=self.scope["user"], task_id=task_id
+        )
+        if task is None:
+            raise client_messages.ProtocolError("not_found", "No such task.", {"task_id": task_id})
+        return task

@@ -6,6 +6,8 @@ cannot drift apart.
 
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 from tasks_app.models import EventType, Task
 
 
@@ -54,6 +56,27 @@ def snapshot(task: Task, *, recovered: bool | None = None) -> dict:
     if recovered is not None:
         message["recovered"] = recovered
     return message
+
+
+def connection(*, connection_id: str, user: str) -> dict:
+    return {
+        "type": "connection",
+        "timestamp": timestamp(),
+        "status": "connected",
+        "connection_id": connection_id,
+        "user": user,
+        "heartbeat": settings.TASKPULSE_HEARTBEAT_SECONDS,
+    }
+
+
+def subscription(task_id: str, *, subscribed: bool, recovered: bool) -> dict:
+    return {
+        "type": "subscription",
+        "timestamp": timestamp(),
+        "task_id": task_id,
+        "status": "subscribed" if subscribed else "unsubscribed",
+        "recovered": recovered,
+    }
 
 
 def ping() -> dict:

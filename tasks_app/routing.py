@@ -6,6 +6,7 @@ from tasks_app import consumers
 
 websocket_urlpatterns = [
     path("ws/tasks/<str:task_id>/", consumers.TaskConsumer.as_asgi()),
+    path("ws/stream/", consumers.StreamConsumer.as_asgi()),
 ]
 
 

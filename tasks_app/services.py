@@ -66,6 +66,7 @@ def task_create(
             task.input_file.save(upload.name, upload, save=True)
         task = _record_event(task_id=task.id, event_type=EventType.PROGRESS, allowed_from=_ACTIVE)
         transaction.on_commit(lambda: _enqueue(task.id))
+        transaction.on_commit(lambda: broadcast.publish_task_created(owner.pk, task.id))
     logger.info("Task %s (%s) created by user %s", task.id, kind, owner.pk)
     return task
 

@@ -1,0 +1,218 @@
+"""The multiplexed stream, /ws/stream/: one connection for all of a user's tasks."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+
+from tasks_app import services
+from tests.test_consumers import TICKER, TIMEOUT, close_code, open_socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STREAM = "/ws/stream/"
+
+
+async def open_stream(user):
+    socket = await open_socket(STREAM, user)
+    connection = await socket.receive_json_from(TIMEOUT)
+    assert connection["type"] == "connection"
+    return socket
+
+
+async def ping_through(socket) -> list[dict]:
+    """Everything the server sent before it answers a ping."""
+    await socket.send_json_to({"type": "ping"})
+    received = []
+    while (message := await socket.receive_json_from(TIMEOUT))["type"] != "pong":
+        received.append(message)
+    return received
+
+
+def test_the_first_message_says_who_is_connected(user):
+    async def scenario():
+        socket = await open_socket(STREAM, user)
+        message = await socket.receive_json_from(TIMEOUT)
+        await socket.disconnect()
+        return message
+
+    message = async_to_sync(scenario)()
+
+    assert (message["status"], message["user"]) == ("connected", "alice")
+    assert message["connection_id"]
+
+
+def test_an_anonymous_stream_is_closed_with_4401():
+    async def scenario():
+        return await close_code(await open_socket(STREAM))
+
+    assert async_to_sync(scenario)() == 4401
+
+
+def test_a_subscription_is_answered_then_followed_to_complete(create_task, user):
+    task = create_task("ticker", TICKER)
+
+    async def scenario():
+        socket = await open_stream(user)
+        await socket.send_json_to({"type": "subscribe", "task_id": str(task.id)})
+        answer = await socket.receive_json_from(TIMEOUT)
+        snapshot = await socket.receive_json_from(TIMEOUT)
+        await database_sync_to_async(services.task_start)(task_id=task.id)
+        await database_sync_to_async(services.task_complete)(task_id=task.id, result={"ok": 1})
+        live = [await socket.receive_json_from(TIMEOUT) for _ in range(2)]
+        after = await ping_through(socket)
+        await socket.disconnect()
+        return answer, snapshot, live, after
+
+    answer, snapshot, live, after = async_to_sync(scenario)()
+
+    assert (answer["type"], answer["status"], answer["recovered"]) == ("subscription", "subscribed", True)
+    assert (snapshot["type"], snapshot["seq"]) == ("snapshot", 1)
+    assert [(message["type"], message["seq"]) for message in live] == [("progress", 2), ("complete", 3)]
+    assert after == [], "the stream stays open after a task completes"
+
+
+def test_subscribing_with_last_seq_replays_what_was_missed(create_task, user):
+    task = create_task("ticker", TICKER)
+    services.task_start(task_id=task.id)
+
+    async def scenario():
+        socket = await open_stream(user)
+        await socket.send_json_to({"type": "subscribe", "task_id": str(task.id), "last_seq": 1})
+        received = await ping_through(socket)
+        await socket.disconnect()
+        return received
+
+    received = async_to_sync(scenario)()
+
+    assert [(message["type"], message.get("seq")) for message in received] == [
+        ("subscription", None),
+        ("progress", 2),
+    ]
+
+
+def test_a_subscription_history_cannot_serve_says_it_did_not_recover(create_task, user):
+    task = create_task("ticker", TICKER)
+
+    async def scenario():
+        socket = await open_stream(user)
+        await socket.send_json_to({"type": "subscribe", "task_id": str(task.id), "last_seq": 50})
+        received = await ping_through(socket)
+        await socket.disconnect()
+        return received
+
+    answer, snapshot = async_to_sync(scenario)()
+
+    assert (answer["recovered"], snapshot["type"], snapshot["recovered"]) == (False, "snapshot", False)
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ({"type": "subscribe"}, "invalid_message"),
+        ({"type": "subscribe", "task_id": "00000000-0000-0000-0000-000000000000"}, "not_found"),
+        ({"type": "get_status", "task_id": "not-a-uuid"}, "not_found"),
+    ],
+)
+def test_a_bad_subscription_gets_an_error_and_the_stream_stays_open(user, message, code):
+    async def scenario():
+        socket = await open_stream(user)
+        await socket.send_json_to(message)
+        received = await ping_through(socket)
+        await socket.disconnect()
+        return received
+
+    (error,) = async_to_sync(scenario)()
+
+    assert (error["type"], error["code"]) == ("error", code)
+
+
+def test_another_users_task_cannot_be_subscribed_to(create_task, user, other_user):
+    task = create_task("ticker", TICKER, owner=other_user)
+
+    async def scenario():
+        socket = await open_stream(user)
+        await socket.send_json_to({"type": "subscribe", "task_id": str(task.id)})
+        received = await ping_through(socket)
+        await socket.disconnect()
+        return received
+
+    (error,) = async_to_sync(scenario)()
+
+    assert error["code"] == "not_found"
+
+
+def test_subscriptions_per_connection_are_limited(create_task, user, settings):
+    settings.TASKPULSE_STREAM_MAX_SUBSCRIPTIONS = 1
+    first, second = create_task("ticker", TICKER), create_task("ticker", TICKER)
+
+    async def scenario():
+        socket = await open_stream(user)
+        await ping_through(socket)  # the two creations above may arrive first; they predate the socket
+        await socket.send_json_to({"type": "subscribe", "task_id": str(first.id)})
+        await socket.send_json_to({"type": "subscribe", "task_id": str(second.id)})
+        received = await ping_through(socket)
+        await socket.disconnect()
+        return received
+
+    received = async_to_sync(scenario)()
+
+    assert [message["type"] for message in received] == ["subscription", "snapshot", "error"]
+    assert received[-1]["code"] == "too_many_subscriptions"
+
+
+def test_after_unsubscribing_no_more_events_arrive(create_task, user):
+    task = create_task("ticker", TICKER)
+
+    async def scenario():
+        socket = await open_stream(user)
+        await socket.send_json_to({"type": "subscribe", "task_id": str(task.id)})
+        await ping_through(socket)
+        await socket.send_json_to({"type": "unsubscribe", "task_id": str(task.id)})
+        answer = (await ping_through(socket))[0]
+        await database_sync_to_async(services.task_start)(task_id=task.id)
+        after = await ping_through(socket)
+        await socket.disconnect()
+        return answer, after
+
+    answer, after = async_to_sync(scenario)()
+
+    assert (answer["type"], answer["status"]) == ("subscription", "unsubscribed")
+    assert after == []
+
+
+def test_a_task_the_user_creates_while_connected_arrives_unasked(create_task, user):
+    async def scenario():
+        socket = await open_stream(user)
+        task = await database_sync_to_async(create_task)("ticker", TICKER)
+        first = await socket.receive_json_from(TIMEOUT)
+        await socket.disconnect()
+        return task, first
+
+    task, first = async_to_sync(scenario)()
+
+    assert (first["type"], first["task_id"], first["seq"], first["status"]) == (
+        "progress",
+        str(task.id),
+        1,
+        "pending",
+    )
+
+
+def test_two_tasks_share_one_stream_each_in_seq_order(create_task, user):
+    one, two = create_task("ticker", TICKER), create_task("ticker", TICKER)
+
+    async def scenario():
+        socket = await open_stream(user)
+        for task in (one, two):
+            await socket.send_json_to({"type": "subscribe", "task_id": str(task.id), "last_seq": 0})
+        for task in (one, two, one, two):
+            await database_sync_to_async(services.task_start)(task_id=task.id)
+        received = await ping_through(socket)
+        await socket.disconnect()
+        return received
+
+    received = async_to_sync(scenario)()
+
+    for task in (one, two):
+        seqs = [m["seq"] for m in received if m.get("task_id") == str(task.id) and m["type"] == "progress"]
+        assert seqs == [1, 2, 3]
