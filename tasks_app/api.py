@@ -6,6 +6,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tasks_app import messages, resume, routing, selectors, services
@@ -30,8 +31,9 @@ def _not_found() -> JsonResponse:
 
 def _resource(request: HttpRequest, task: Task) -> dict:
     scheme = "wss" if request.is_secure() else "ws"
-    path = routing.task_socket_path(task.id)
-    return messages.task_resource(task, ws_url=f"{scheme}://{request.get_host()}{path}")
+    ws_url = f"{scheme}://{request.get_host()}{routing.task_socket_path(task.id)}"
+    sse_url = request.build_absolute_uri(reverse("sse-task", kwargs={"task_id": task.id}))
+    return messages.task_resource(task, ws_url=ws_url, sse_url=sse_url)
 
 
 @require_http_methods(["GET", "POST"])

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import uuid
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -10,38 +9,19 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from django.conf import settings
 
-from tasks_app import broadcast, client_messages, messages, resume, selectors
-from tasks_app.models import TERMINAL_STATUSES
+from tasks_app import broadcast, client_messages, messages, selectors
+from tasks_app.follow import TaskFollower
 
 CLOSE_NORMAL = 1000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 
 
-class TaskFollower:
-    """One task followed on one socket: the highest seq sent, so nothing goes twice or is skipped."""
-
-    def __init__(self, task_id: uuid.UUID) -> None:
-        self.task_id = task_id
-        self.sent_seq = 0
-        self.finished = False
-
-    def accepts(self, message: dict) -> bool:
-        return not self.finished and (message["type"] == "snapshot" or message["seq"] > self.sent_seq)
-
-    def note_sent(self, message: dict) -> None:
-        self.sent_seq = max(self.sent_seq, message["seq"])
-        self.finished = message["type"] == "complete" or message["status"] in TERMINAL_STATUSES
-
-    def gap_before(self, message: dict) -> bool:
-        return bool(self.sent_seq) and message["seq"] > self.sent_seq + 1
-
-
 class ProtocolConsumer(AsyncWebsocketConsumer):
     """What every socket of the protocol does: JSON frames, errors for bad ones, ping/pong and
     echo, a `ping` heartbeat whenever the connection has been idle for
-    TASKPULSE_HEARTBEAT_SECONDS (which lets a browser notice a dead connection), and
-    forwarding a task's events in seq order."""
+    TASKPULSE_HEARTBEAT_SECONDS (which lets a browser notice a dead connection), and sending
+    what a TaskFollower lets through."""
 
     _heartbeat: asyncio.Task | None = None
     _last_sent = 0.0
@@ -74,28 +54,14 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self._last_sent = asyncio.get_running_loop().time()
         await self.send(text_data=json.dumps(message))
 
-    async def forward(self, follower: TaskFollower, message: dict) -> None:
-        if not follower.accepts(message):
-            return
-        follower.note_sent(message)
-        await self.send_json(message)
-        if follower.finished:
+    async def send_all(self, follower: TaskFollower, outgoing: list[dict]) -> None:
+        for message in outgoing:
+            await self.send_json(message)
+        if outgoing and follower.finished:
             await self.task_finished(follower)
-
-    async def forward_live(self, follower: TaskFollower, message: dict) -> None:
-        """A published event. The channel layer delivers at most once (a full channel drops
-        messages), so one that skips past what was sent is preceded by the missing ones."""
-        if follower.gap_before(message):
-            for earlier in await self.opening_messages(follower.task_id, str(follower.sent_seq)):
-                await self.forward(follower, earlier)
-        await self.forward(follower, message)
 
     async def task_finished(self, follower: TaskFollower) -> None:
         """Called once a followed task's terminal message has been sent."""
-
-    @staticmethod
-    async def opening_messages(task_id: uuid.UUID, last_seq: str | None) -> list[dict]:
-        return await database_sync_to_async(resume.opening_messages)(task_id=task_id, last_seq=last_seq)
 
     async def _send_heartbeats(self) -> None:
         interval = settings.TASKPULSE_HEARTBEAT_SECONDS
@@ -130,8 +96,7 @@ class TaskConsumer(ProtocolConsumer):
         self.follower = TaskFollower(task.id)
         # Join before reading history, so an event committed meanwhile arrives live rather than never.
         await self.channel_layer.group_add(broadcast.task_group(task.id), self.channel_name)
-        for message in await self.opening_messages(task.id, self._last_seq()):
-            await self.forward(self.follower, message)
+        await self.send_all(self.follower, await self.follower.opening(self._last_seq()))
         if not self.follower.finished:
             await self.start_heartbeat()
 
@@ -153,11 +118,11 @@ class TaskConsumer(ProtocolConsumer):
         if task is None:  # deleted while this socket was open
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        await self.forward(self.follower, messages.snapshot(task))
+        await self.send_all(self.follower, self.follower.current(messages.snapshot(task)))
 
     async def task_event(self, event: dict) -> None:
         """A persisted event published to this task's group (see broadcast.publish_task_event)."""
-        await self.forward_live(self.follower, event["message"])
+        await self.send_all(self.follower, await self.follower.live(event["message"]))
 
     async def task_finished(self, follower: TaskFollower) -> None:
         await self.close(code=CLOSE_NORMAL)
@@ -212,7 +177,7 @@ class StreamConsumer(ProtocolConsumer):
     async def task_event(self, event: dict) -> None:
         follower = self.followers.get(event["message"]["task_id"])
         if follower is not None:
-            await self.forward_live(follower, event["message"])
+            await self.send_all(follower, await follower.live(event["message"]))
 
     async def user_task_created(self, event: dict) -> None:
         """A task this user just created, here or in another tab: follow it from its first event."""
@@ -235,12 +200,11 @@ class StreamConsumer(ProtocolConsumer):
             )
         follower = self.followers[task_id] = TaskFollower(task.id)
         await self.channel_layer.group_add(broadcast.task_group(task.id), self.channel_name)
-        opening = await self.opening_messages(task.id, last_seq)
+        opening = await follower.opening(last_seq)
         if answer:
             recovered = not any(message.get("recovered") is False for message in opening)
             await self.send_json(messages.subscription(task_id, subscribed=True, recovered=recovered))
-        for message in opening:
-            await self.forward(follower, message)
+        await self.send_all(follower, opening)
 
     async def _unsubscribe(self, task_id: str) -> None:
         if self.followers.pop(task_id, None) is not None:

@@ -98,6 +98,6 @@ def error(code: str, message: str, *, details: dict | None = None) -> dict:
     return body
 
 
-def task_resource(task: Task, *, ws_url: str) -> dict:
+def task_resource(task: Task, *, ws_url: str, sse_url: str) -> dict:
     """A task as the JSON API returns it: its state plus where to follow it live."""
-    return {**task_state(task), "params": task.params, "ws_url": ws_url}
+    return {**task_state(task), "params": task.params, "ws_url": ws_url, "sse_url": sse_url}

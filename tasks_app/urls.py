@@ -1,10 +1,11 @@
 from django.urls import path
 
-from tasks_app import api, views
+from tasks_app import api, sse, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("tasks/<str:task_id>/files/<str:name>", views.task_file, name="task-file"),
+    path("sse/tasks/<str:task_id>/", sse.task_events, name="sse-task"),
     path("api/tasks/", api.tasks_collection, name="api-tasks"),
     path("api/tasks/<str:task_id>/", api.task_detail, name="api-task"),
     path("api/tasks/<str:task_id>/events/", api.task_events, name="api-task-events"),

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 60
 IDLE_WAIT_SECONDS = 60
 PASSWORD = "correct-horse-battery-staple"
+HEARTBEAT_SECONDS = 5
 
 
 def _free_port() -> int:
@@ -95,6 +96,8 @@ def process_env(django_db_setup, django_db_blocker, tmp_path_factory) -> dict:
         "REDIS_URL": settings.REDIS_URL,
         "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
         "PYTHONUNBUFFERED": "1",
+        # Short, so heartbeat tests are quick; the channel layer's read still idles past 5 s.
+        "TASKPULSE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
     }
 
 

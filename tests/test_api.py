@@ -33,6 +33,7 @@ def test_creating_a_task_answers_201_with_the_task_and_its_socket_url(client):
         {"steps": 2, "interval": 0.0},
     )
     assert body["ws_url"] == f"ws://testserver/ws/tasks/{body['task_id']}/"
+    assert body["sse_url"] == f"http://testserver/sse/tasks/{body['task_id']}/"
 
 
 def test_a_document_upload_creates_a_task_that_keeps_the_file(client, upload):
