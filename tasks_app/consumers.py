@@ -198,7 +198,9 @@ class StreamConsumer(ProtocolConsumer):
             raise client_messages.ProtocolError(
                 "too_many_subscriptions", f"At most {limit} tasks per connection; unsubscribe one first."
             )
-        follower = self.followers[task_id] = TaskFollower(task.id)
+        # One follower per task per connection: a second subscribe (the page asking for a task the
+        # stream already follows unasked) never sends an event twice.
+        follower = self.followers.setdefault(task_id, TaskFollower(task.id))
         await self.channel_layer.group_add(broadcast.task_group(task.id), self.channel_name)
         opening = await follower.opening(last_seq)
         if answer:

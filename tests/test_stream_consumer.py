@@ -216,3 +216,20 @@ def test_two_tasks_share_one_stream_each_in_seq_order(create_task, user):
     for task in (one, two):
         seqs = [m["seq"] for m in received if m.get("task_id") == str(task.id) and m["type"] == "progress"]
         assert seqs == [1, 2, 3]
+
+
+def test_subscribing_to_a_task_already_followed_sends_nothing_twice(create_task, user):
+    async def scenario():
+        socket = await open_stream(user)
+        task = await database_sync_to_async(create_task)("ticker", TICKER)
+        await database_sync_to_async(services.task_start)(task_id=task.id)
+        first = await ping_through(socket)
+        await socket.send_json_to({"type": "subscribe", "task_id": str(task.id), "last_seq": 1})
+        second = await ping_through(socket)
+        await socket.disconnect()
+        return first, second
+
+    first, second = async_to_sync(scenario)()
+
+    assert [message["seq"] for message in first if message["type"] == "progress"] == [1, 2]
+    assert [message["type"] for message in second] == ["subscription"]

@@ -1,7 +1,7 @@
 // The dashboard page: submit work (with upload progress), list my tasks, show each one live.
-// All socket handling is in taskpulse-client.js; this file only turns its events into DOM.
+// All connection handling is in taskpulse-client.js; this file only turns its events into DOM.
 
-import { TaskSocket, taskSocketUrl } from "./taskpulse-client.js";
+import { TaskStream } from "./taskpulse-client.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const LOG_LIMIT = 500;
@@ -21,9 +21,22 @@ const noTasks = document.getElementById("no-tasks");
 const template = document.getElementById("task-template");
 const connectionBadge = document.getElementById("connection");
 const logEntries = document.getElementById("log-entries");
+const loginPrompt = document.getElementById("login-prompt");
 
-const rows = new Map();     // task_id → {element, state}
-const sockets = new Map();  // task_id → TaskSocket
+const rows = new Map();  // task_id → {element, state}
+const stream = new TaskStream(clientOptions(new URLSearchParams(window.location.search)));
+
+// For checking a connection by hand: ?transport=sse (or polling) starts on that transport, and
+// the numeric client options (e.g. ?retryWebSocketAfter=2000) can be set the same way.
+function clientOptions(query) {
+  const options = {};
+  if (["websocket", "sse", "polling"].includes(query.get("transport"))) options.transport = query.get("transport");
+  for (const name of ["minDelay", "maxDelay", "heartbeatTimeout", "retryWebSocketAfter", "pollInterval"]) {
+    const value = Number(query.get(name));
+    if (query.has(name) && Number.isFinite(value) && value >= 0) options[name] = value;
+  }
+  return options;
+}
 
 function csrfToken() {
   return form.querySelector("input[name=csrfmiddlewaretoken]").value;
@@ -91,7 +104,13 @@ async function loadTasks() {
 }
 
 function addTask(task, { prepend }) {
-  if (rows.has(task.task_id)) return;
+  if (rows.has(task.task_id)) {
+    // Already shown: it arrived on the stream before the upload's answer. Keep the newer state.
+    const row = rows.get(task.task_id);
+    row.element.querySelector(".task-title").textContent = title(task);
+    if (task.seq > row.state.seq) update(task.task_id, task);
+    return;
+  }
   const element = template.content.firstElementChild.cloneNode(true);
   element.dataset.taskId = task.task_id;
   element.querySelector(".task-kind").textContent = KIND_LABELS[task.kind] || task.kind;
@@ -102,30 +121,27 @@ function addTask(task, { prepend }) {
   rows.set(task.task_id, { element, state: task });
   noTasks.hidden = true;
   render(task.task_id);
-  if (!TERMINAL.has(task.status)) follow(task.task_id);
+  if (!TERMINAL.has(task.status)) stream.follow(task.task_id, task.seq);
 }
 
 function title(task) {
-  const params = task.params || {};
+  const params = task.params;
+  if (!params) return "";
   if (params.filename) return params.filename;
   if (task.kind === "batch_report") return `${params.reports} reports by ${params.group_by}`;
   if (task.kind === "ticker") return `${params.steps} steps`;
   return "";
 }
 
-function follow(taskId) {
-  const socket = new TaskSocket(taskSocketUrl(taskId));
-  sockets.set(taskId, socket);
+function listen() {
   for (const type of ["snapshot", "progress", "complete"]) {
-    socket.addEventListener(type, (event) => update(taskId, event.detail));
+    stream.addEventListener(type, (event) => rows.has(event.detail.task_id) && update(event.detail.task_id, event.detail));
   }
-  socket.addEventListener("message", (event) => log(taskId, event.detail));
-  socket.addEventListener("state", (event) => {
-    if (event.detail.state === "closed") sockets.delete(taskId);
-    if (event.detail.code === 4401) window.location.assign("/accounts/login/?next=/");
-    showConnection();
-  });
-  socket.open();
+  // A task created in another tab arrives on the stream unasked.
+  stream.addEventListener("task", (event) => addTask(event.detail, { prepend: true }));
+  stream.addEventListener("message", (event) => log(event.detail));
+  stream.addEventListener("state", (event) => showConnection(event.detail));
+  stream.open();
 }
 
 function update(taskId, message) {
@@ -240,20 +256,17 @@ function addDatasetOption(result) {
 
 // ---- connection state and the message log -----------------------------------------------
 
-function showConnection() {
-  const states = [...sockets.values()].map((socket) => socket.state);
-  let state = "idle";
-  if (states.includes("offline")) state = "offline";
-  else if (states.includes("reconnecting")) state = "reconnecting";
-  else if (states.includes("connecting")) state = "connecting";
-  else if (states.length) state = "connected";
+function showConnection({ state, transport }) {
   connectionBadge.dataset.state = state;
-  connectionBadge.textContent = state === "idle" ? "idle (nothing running)" : state;
+  connectionBadge.dataset.transport = transport;
+  const via = transport === "websocket" ? "" : ` (${transport === "sse" ? "Server-Sent Events" : "polling"})`;
+  connectionBadge.textContent = state === "unauthenticated" ? "logged out" : `${state}${via}`;
+  loginPrompt.hidden = state !== "unauthenticated";
 }
 
-function log(taskId, message) {
+function log(message) {
   const entry = document.createElement("li");
-  entry.textContent = `${new Date().toLocaleTimeString()} ${taskId.slice(0, 8)} ${JSON.stringify(message)}`;
+  entry.textContent = `${new Date().toLocaleTimeString()} ${JSON.stringify(message)}`;
   logEntries.append(entry);
   while (logEntries.children.length > LOG_LIMIT) logEntries.firstElementChild.remove();
 }
@@ -291,9 +304,7 @@ function formatDuration(seconds) {
 
 kindSelect.addEventListener("change", showKindFields);
 form.addEventListener("submit", submit);
-window.addEventListener("offline", showConnection);
-window.addEventListener("online", showConnection);
 setInterval(tickElapsed, 1000);
 showKindFields();
-showConnection();
+listen();
 loadTasks();
