@@ -161,6 +161,9 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process dies is delivered again; TASKPULSE_TASK_MAX_ATTEMPTS stops an
+# input that kills its worker from doing so forever.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"
@@ -170,6 +173,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-tasks": {"task": "tasks_app.sweep_stale_tasks", "schedule": 60.0},
+}
+
+TASKPULSE_TASK_MAX_ATTEMPTS = _env_number("TASKPULSE_TASK_MAX_ATTEMPTS", 3, int)
+# A running task with no event for this long has lost its worker: the sweep ends it `failed`.
+# Work must report progress more often than this (every kind here reports many times a second).
+TASKPULSE_STALE_TASK_SECONDS = _env_number("TASKPULSE_STALE_TASK_SECONDS", 600, int)
 
 # The reporter persists and publishes at most this many progress events per second per task.
 TASKPULSE_PROGRESS_EVENTS_PER_SECOND = _env_number("TASKPULSE_PROGRESS_EVENTS_PER_SECOND", 10.0, float)

@@ -32,6 +32,7 @@ def task_state(task: Task) -> dict:
         "total": task.total,
         "message": task.message,
         "seq": task.last_seq,
+        "attempt": task.attempt,
         "created_at": _optional_timestamp(task.created_at),
         "started_at": _optional_timestamp(task.started_at),
         "finished_at": _optional_timestamp(task.finished_at),

@@ -38,6 +38,7 @@ class Task(models.Model):
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(null=True, blank=True)  # noqa: DJ001 (the protocol sends null for "no error")
     cancel_requested = models.BooleanField(default=False)
+    attempt = models.PositiveSmallIntegerField(default=0)
     last_seq = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

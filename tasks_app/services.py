@@ -79,26 +79,46 @@ def _enqueue(task_id: uuid.UUID) -> None:
 
 
 def task_start(*, task_id: uuid.UUID) -> Task | None:
-    """Mark the task running; None when it must not run (finished, cancelled, or gone).
+    """Mark the task running; None when it must not run (finished, cancelled, gone, or given up).
 
-    A task already `running` is started again: with late acks, Celery redelivers the task of
-    a worker that died mid-run, and the new run starts from the beginning.
+    A task already `running` is started again: its worker died mid-run and Celery (late acks,
+    reject on worker lost) delivered it again. The new attempt continues the same event log
+    from the beginning of the work, up to TASKPULSE_TASK_MAX_ATTEMPTS.
     """
+    attempts = Task.objects.filter(pk=task_id).values_list("attempt", flat=True).first()
+    if attempts is not None and attempts >= settings.TASKPULSE_TASK_MAX_ATTEMPTS:
+        logger.warning("Task %s lost its worker %d times; giving up", task_id, attempts)
+        try:
+            _finish(
+                task_id=task_id,
+                status=TaskStatus.FAILED,
+                error=f"The worker running this task stopped {attempts} times; it was not tried again.",
+                message="Failed",
+            )
+        except TaskStateConflict:
+            pass
+        return None
     try:
-        return _record_event(
+        task = _record_event(
             task_id=task_id,
             event_type=EventType.PROGRESS,
             allowed_from=_ACTIVE,
             status=TaskStatus.RUNNING,
             started_at=timezone.now(),
+            attempt=F("attempt") + 1,
             progress=0.0,
             current=None,
             total=None,
-            message="Started",
+            message="Started"
+            if not attempts
+            else f"Started again after its worker stopped (attempt {attempts + 1})",
         )
     except TaskStateConflict:
         logger.info("Task %s is finished or gone; not running it", task_id)
         return None
+    if task.attempt > 1:
+        logger.warning("Task %s started again, attempt %d", task_id, task.attempt)
+    return task
 
 
 def task_progress(
@@ -186,3 +206,28 @@ def events_prune_expired(*, now: datetime | None = None) -> int:
     deleted, _ = TaskEvent.objects.filter(created_at__lt=cutoff).delete()
     logger.info("Pruned %d events older than %s", deleted, cutoff.isoformat())
     return deleted
+
+
+def tasks_sweep_stale(*, now: datetime | None = None) -> int:
+    """End `failed` every running task with no event for TASKPULSE_STALE_TASK_SECONDS: its worker
+    is gone and will not come back for it. Its followers get the `complete` event."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.TASKPULSE_STALE_TASK_SECONDS)
+    swept = 0
+    for task_id in Task.objects.filter(status=TaskStatus.RUNNING, updated_at__lt=cutoff).values_list(
+        "id", flat=True
+    ):
+        try:
+            _finish(
+                task_id=task_id,
+                status=TaskStatus.FAILED,
+                allowed_from=(TaskStatus.RUNNING,),
+                error="The worker running this task stopped responding, and the task was ended.",
+                message="Failed",
+            )
+        except TaskStateConflict:
+            continue  # it ended meanwhile
+        swept += 1
+        logger.warning(
+            "Task %s had no news for %s s; marked failed", task_id, settings.TASKPULSE_STALE_TASK_SECONDS
+        )
+    return swept

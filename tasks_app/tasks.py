@@ -44,3 +44,9 @@ def _run_work(task, reporter: ProgressReporter) -> None:
         services.task_fail(task_id=task.id, error=INTERNAL_ERROR)
     else:
         services.task_complete(task_id=task.id, result=result)
+
+
+@shared_task(name="tasks_app.sweep_stale_tasks")
+def sweep_stale_tasks() -> int:
+    """Run by Celery beat every minute (see CELERY_BEAT_SCHEDULE)."""
+    return services.tasks_sweep_stale()

@@ -1,4 +1,8 @@
+from datetime import timedelta
+
 import pytest
+
+from django.utils import timezone
 
 from tasks_app import services
 from tasks_app.models import Task, TaskEvent, TaskStatus
@@ -113,3 +117,43 @@ def test_cancelling_a_finished_task_is_refused(create_task):
 
     with pytest.raises(services.TaskNotCancellable):
         services.task_cancel(task_id=task.id)
+
+
+def test_a_task_delivered_again_after_its_worker_died_starts_a_new_attempt(create_task):
+    task = create_task("ticker", TICKER)
+    services.task_start(task_id=task.id)
+    services.task_progress(task_id=task.id, progress=70, current=7, total=10, message="")
+
+    again = services.task_start(task_id=task.id)
+
+    assert (again.attempt, again.progress, again.last_seq) == (2, 0.0, 4)
+    assert "attempt 2" in again.message
+
+
+def test_a_task_whose_worker_keeps_dying_is_given_up(create_task, settings):
+    settings.TASKPULSE_TASK_MAX_ATTEMPTS = 2
+    task = create_task("ticker", TICKER)
+    services.task_start(task_id=task.id)
+    services.task_start(task_id=task.id)
+
+    assert services.task_start(task_id=task.id) is None
+
+    task.refresh_from_db()
+    assert (task.status, task.attempt) == (TaskStatus.FAILED, 2)
+    assert "stopped 2 times" in task.error
+
+
+def test_the_sweep_fails_running_tasks_without_news_and_tells_their_followers(create_task, settings):
+    settings.TASKPULSE_STALE_TASK_SECONDS = 60
+    stale, fresh, waiting = (create_task("ticker", TICKER) for _ in range(3))
+    for task in (stale, fresh):
+        services.task_start(task_id=task.id)
+    Task.objects.filter(pk=stale.id).update(updated_at=timezone.now() - timedelta(minutes=5))
+
+    swept = services.tasks_sweep_stale()
+
+    assert swept == 1
+    statuses = {task.id: Task.objects.get(pk=task.id).status for task in (stale, fresh, waiting)}
+    assert statuses == {stale.id: "failed", fresh.id: "running", waiting.id: "pending"}
+    last = TaskEvent.objects.filter(task=stale).order_by("seq").last()
+    assert (last.type, last.payload["error"]) == ("complete", Task.objects.get(pk=stale.id).error)

@@ -146,8 +146,9 @@ function listen() {
 
 function update(taskId, message) {
   const row = rows.get(taskId);
-  // Progress never goes backwards on screen, even if messages cross.
-  const progress = Math.max(row.state.status === message.status ? row.state.progress : 0, message.progress);
+  // Progress never goes backwards on screen within a run; a new attempt (its worker died) starts over.
+  const sameRun = row.state.status === message.status && row.state.attempt === message.attempt;
+  const progress = Math.max(sameRun ? row.state.progress : 0, message.progress);
   row.state = { ...row.state, ...message, progress };
   render(taskId);
   if (message.type === "complete" && message.status === "completed" && message.kind === "data_import") {
