@@ -26,6 +26,8 @@ STARTUP_SECONDS = 60
 IDLE_WAIT_SECONDS = 60
 PASSWORD = "correct-horse-battery-staple"
 HEARTBEAT_SECONDS = 5
+WS_PING_INTERVAL = 2
+WS_PING_TIMEOUT = 4
 
 
 def _free_port() -> int:
@@ -127,6 +129,9 @@ def process_env(django_db_setup, django_db_blocker, tmp_path_factory) -> dict:
         "PYTHONUNBUFFERED": "1",
         # Short, so heartbeat tests are quick; the channel layer's read still idles past 5 s.
         "TASKPULSE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
+        # Short, so that a stalled reader is dropped within a test's patience.
+        "TASKPULSE_WS_PING_INTERVAL": str(WS_PING_INTERVAL),
+        "TASKPULSE_WS_PING_TIMEOUT": str(WS_PING_TIMEOUT),
     }
 
 

@@ -53,8 +53,9 @@ def test_a_user_uploads_a_csv_watches_it_reach_100_percent_and_sees_the_summary(
     assert '"type":"complete"' in page.locator("#log-entries").inner_text()
 
 
+@pytest.mark.parametrize("stop", ["restart (SIGTERM)", "crash (SIGKILL)"])
 def test_a_dropped_connection_resumes_from_the_last_seq_without_duplicates(
-    browser_page, daphne_server, celery_worker, live_user
+    browser_page, daphne_server, celery_worker, live_user, stop
 ):
     page = browser_page
     _log_in(page, daphne_server.base_url, live_user)
@@ -65,7 +66,10 @@ def test_a_dropped_connection_resumes_from_the_last_seq_without_duplicates(
     task = page.locator(".task").first
     task.locator(".status", has_text="running").wait_for(timeout=30_000)
 
-    daphne_server.stop(keep_log_open=True)
+    if stop == "crash (SIGKILL)":
+        daphne_server.kill()
+    else:
+        daphne_server.stop(keep_log_open=True)
     page.locator("#connection[data-state=reconnecting]").wait_for(timeout=10_000)
     daphne_server.start_again(daphne_server.answers)
     task.locator(".status", has_text="completed").wait_for(timeout=60_000)

@@ -13,7 +13,8 @@ PATIENCE_SECONDS = 90
 
 
 class ResumingFollower:
-    def __init__(self, http: requests.Session, base_url: str, task_id: str) -> None:
+    def __init__(self, http: requests.Session, base_url: str, task_id: str, *, max_queue: int = 16) -> None:
+        self.max_queue = max_queue  # frames read ahead of the application, as websockets buffers them
         self.http = http
         self.base_url = base_url
         self.task_id = task_id
@@ -42,7 +43,9 @@ class ResumingFollower:
     async def _one_connection(self, fault) -> dict | None:
         url = f"{self.base_url.replace('http', 'ws', 1)}/ws/tasks/{self.task_id}/?last_seq={self.last_seq}"
         cookie = "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
-        async with websockets.connect(url, additional_headers={"Cookie": cookie}, origin=self.base_url) as ws:
+        async with websockets.connect(
+            url, additional_headers={"Cookie": cookie}, origin=self.base_url, max_queue=self.max_queue
+        ) as ws:
             self.connections += 1
             async for frame in ws:
                 message = json.loads(frame)

@@ -16,7 +16,7 @@ from tasks_app import services
 from tasks_app.models import Task, TaskEvent, TaskStatus
 from tasks_app.progress import ProgressReporter
 from tests.integration.follower import ResumingFollower
-from tests.processes import log_in, start_daphne, start_redis, start_worker
+from tests.processes import WS_PING_INTERVAL, WS_PING_TIMEOUT, log_in, start_daphne, start_redis, start_worker
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +72,27 @@ def test_a_client_cut_off_mid_task_resumes_exactly(http, fault):
 
     assert_matches_database(follower, complete)
     assert follower.connections >= 2
+
+
+def test_a_stalled_reader_is_dropped_without_holding_up_others_and_still_ends_exact(http):
+    # Long enough to outlive the stall, so the drop is Daphne's doing and not the task's end.
+    task_id = submit(http, {"kind": "ticker", "params": {"steps": 40, "interval": 0.5}})
+    stalled = ResumingFollower(http, http.base_url, task_id, max_queue=1)
+    steady = ResumingFollower(http, http.base_url, task_id)
+
+    async def stall(follower, ws):
+        # Read nothing: the frames pile up, pings go unanswered, and Daphne drops the socket.
+        await asyncio.sleep(WS_PING_INTERVAL + WS_PING_TIMEOUT + 4)
+
+    async def both():
+        return await asyncio.gather(stalled.follow(after_messages(3, stall)), steady.follow())
+
+    stalled_complete, steady_complete = asyncio.run(both())
+
+    assert_matches_database(stalled, stalled_complete)
+    assert_matches_database(steady, steady_complete)
+    assert stalled.connections >= 2, "the stalled socket was dropped, not buffered for without bound"
+    assert steady.connections == 1
 
 
 def test_daphne_killed_mid_task_is_survived_by_a_reconnecting_client(http, daphne_server):
