@@ -16,7 +16,11 @@
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const TRANSPORTS = ["websocket", "sse", "polling"];
 const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_TOO_MANY = 4429;
 const CLOSE_HEARTBEAT_MISSED = 4000;
+// The contract's close codes after which a client must not reconnect: normal close, policy
+// (origin not allowed), not found.
+const CLOSE_FINAL = new Set([1000, 1008, 4404]);
 
 export const DEFAULTS = {
   transport: "websocket",       // the transport to start with
@@ -154,7 +158,8 @@ export class TaskStream extends EventTarget {
       clearTimeout(this._timers.heartbeat);
       if (this._stopped) return;
       if (event.code === CLOSE_UNAUTHENTICATED) this._unauthenticated();
-      else if (greeted) this._reconnect(event.code);
+      else if (CLOSE_FINAL.has(event.code)) this._closedByServer(event.code);
+      else if (greeted || event.code === CLOSE_TOO_MANY) this._reconnect(event.code);  // back off, same transport
       else this._failed(event.code);
     };
   }
@@ -265,6 +270,12 @@ export class TaskStream extends EventTarget {
     this._attempt += 1;
     this._setState("reconnecting", { code, delay });
     this._timers.reconnect = setTimeout(() => this._start(this.transport), delay);
+  }
+
+  _closedByServer(code) {
+    this._stopped = true;
+    this._teardown();
+    this._setState("closed", { code });
   }
 
   _unauthenticated() {
