@@ -26,6 +26,16 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     _heartbeat: asyncio.Task | None = None
     _last_sent = 0.0
 
+    async def accept_user(self):
+        """Accept the handshake and return the authenticated user, or close with 4401 and return
+        None. Accepting first is what lets a close code such as 4401 reach the client."""
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return None
+        return user
+
     async def start_heartbeat(self) -> None:
         self._last_sent = asyncio.get_running_loop().time()
         self._heartbeat = asyncio.create_task(self._send_heartbeats())
@@ -81,11 +91,8 @@ class TaskConsumer(ProtocolConsumer):
     follower: TaskFollower | None = None
 
     async def connect(self) -> None:
-        # Accept first: a close code such as 4401 only reaches a client after the handshake.
-        await self.accept()
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        user = await self.accept_user()
+        if user is None:
             return
         task = await database_sync_to_async(selectors.task_visible_to)(
             user=user, task_id=self.scope["url_route"]["kwargs"]["task_id"]
@@ -144,10 +151,8 @@ class StreamConsumer(ProtocolConsumer):
     followers: dict[str, TaskFollower]
 
     async def connect(self) -> None:
-        await self.accept()
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        user = await self.accept_user()
+        if user is None:
             return
         self.followers = {}
         self.user_group = broadcast.user_group(user.pk)
