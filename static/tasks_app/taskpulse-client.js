@@ -49,6 +49,7 @@ export class TaskStream extends EventTarget {
     this._attempt = 0;           // reconnect attempts since the last good connection
     this._failures = 0;          // attempts of this transport that never got going
     this._socket = null;
+    this._greeted = false;       // the current socket got its `connection` message
     this._sources = new Map();   // task_id → EventSource
     this._timers = {};
     this._heartbeatTimeout = this.options.heartbeatTimeout;
@@ -138,30 +139,39 @@ export class TaskStream extends EventTarget {
   _openWebSocket() {
     const socket = new this.options.WebSocket(this._url("/ws/stream/", "ws"));
     this._socket = socket;
-    let greeted = false;
+    this._greeted = false;
     socket.onopen = () => this._armHeartbeat(socket);  // a socket that opens but never greets is dead too
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
       if (message.type === "connection") {
         // The server says how often it sends a heartbeat; silence for 2.5 of those is death.
         if (message.heartbeat) this._heartbeatTimeout = message.heartbeat * 2500;
-        greeted = true;
+        this._greeted = true;
         this._connected();
         for (const taskId of this._unfinished()) this._subscribe(taskId);
       }
       this._armHeartbeat(socket);
       this._receive(message);
     };
-    socket.onclose = (event) => {
-      if (socket !== this._socket) return;
-      this._socket = null;
-      clearTimeout(this._timers.heartbeat);
-      if (this._stopped) return;
-      if (event.code === CLOSE_UNAUTHENTICATED) this._unauthenticated();
-      else if (CLOSE_FINAL.has(event.code)) this._closedByServer(event.code);
-      else if (greeted || event.code === CLOSE_TOO_MANY) this._reconnect(event.code);  // back off, same transport
-      else this._failed(event.code);
-    };
+    socket.onclose = (event) => this._closed(socket, event.code);
+  }
+
+  // A dead connection may never finish a close handshake, so it is abandoned, not awaited.
+  _abandon(socket) {
+    socket.onclose = null;
+    socket.close(CLOSE_HEARTBEAT_MISSED);
+    this._closed(socket, CLOSE_HEARTBEAT_MISSED);
+  }
+
+  _closed(socket, code) {
+    if (socket !== this._socket) return;
+    this._socket = null;
+    clearTimeout(this._timers.heartbeat);
+    if (this._stopped) return;
+    if (code === CLOSE_UNAUTHENTICATED) this._unauthenticated();
+    else if (CLOSE_FINAL.has(code)) this._closedByServer(code);
+    else if (this._greeted || code === CLOSE_TOO_MANY) this._reconnect(code);  // back off, same transport
+    else this._failed(code);
   }
 
   _subscribe(taskId) {
@@ -175,7 +185,7 @@ export class TaskStream extends EventTarget {
 
   _armHeartbeat(socket) {
     clearTimeout(this._timers.heartbeat);
-    this._timers.heartbeat = setTimeout(() => socket.close(CLOSE_HEARTBEAT_MISSED), this._heartbeatTimeout);
+    this._timers.heartbeat = setTimeout(() => this._abandon(socket), this._heartbeatTimeout);
   }
 
   _openEventSources() {

@@ -78,3 +78,32 @@ def test_the_page_comes_back_to_websocket_once_it_gets_through(
     page.locator("#connection[data-transport=websocket][data-state=connected]").wait_for(timeout=20_000)
     _run_ticker(page)
     _finished(page)
+
+
+def test_a_socket_that_goes_silent_is_noticed_and_replaced(
+    browser_page, daphne_server, celery_worker, live_user
+):
+    """The connection stays open but nothing comes through (a half-dead proxy): no heartbeat
+    arrives, so the page closes it and connects again."""
+    page = browser_page
+    connections = []
+
+    def route(ws) -> None:
+        server = ws.connect_to_server()
+        connections.append(ws)
+        if len(connections) == 1:
+            greeted = []
+
+            def forward_the_greeting_only(message) -> None:
+                if not greeted:
+                    greeted.append(message)
+                    ws.send(message)
+
+            server.on_message(forward_the_greeting_only)
+
+    page.route_web_socket("**/ws/**", route)
+    _log_in(page, daphne_server.base_url, live_user, FAST)
+    _run_ticker(page)
+
+    _finished(page)
+    assert len(connections) >= 2
