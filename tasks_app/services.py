@@ -96,7 +96,7 @@ def task_start(*, task_id: uuid.UUID) -> Task | None:
                 message="Failed",
             )
         except TaskStateConflict:
-            pass
+            logger.info("Task %s had already ended", task_id)
         return None
     try:
         task = _record_event(
