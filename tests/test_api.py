@@ -4,6 +4,7 @@ from django.test import Client
 
 from tasks_app import resume, services
 from tasks_app.models import Task, TaskStatus
+from tests.contract import assert_task_message
 
 TICKER = {"kind": "ticker", "params": {"steps": 2, "interval": 0}}
 
@@ -175,6 +176,8 @@ def test_events_after_a_seq_are_the_ones_a_poller_missed_in_order(client, create
         ("progress", 2),
         ("complete", 3),
     ]
+    for message in body["messages"]:
+        assert_task_message(message)
 
 
 def test_events_without_after_start_with_a_snapshot(client, create_task):

@@ -13,6 +13,7 @@ from django.test import Client
 from project.asgi import application
 from tasks_app import broadcast, messages, services
 from tasks_app.models import Task
+from tests.contract import assert_task_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -212,20 +213,25 @@ def test_an_event_already_sent_is_not_sent_again(task, user):
 def test_a_client_that_reads_only_progress_status_and_message_works_unchanged(create_task, user):
     """The seed documents' client: read progress, status, message; stop on type == "complete"."""
     task = create_task("ticker", TICKER)
+    received = []
 
     async def scenario():
         socket = await open_socket(path_of(task.id), user)
         first = await socket.receive_json_from(TIMEOUT)
+        received.append(first)
         seen = [(first["progress"], first["status"], first["message"])]
         await database_sync_to_async(_run_ticker)(task.id)
         while True:
             data = await socket.receive_json_from(TIMEOUT)
+            received.append(data)
             seen.append((data["progress"], data["status"], data["message"]))
             if data["type"] == "complete":
                 return seen
 
     seen = async_to_sync(scenario)()
 
+    for message in received:
+        assert_task_message(message)
     assert seen[-1] == (100.0, "completed", "Done")
     assert [progress for progress, _, _ in seen] == sorted(progress for progress, _, _ in seen)
 

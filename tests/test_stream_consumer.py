@@ -5,6 +5,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
 from tasks_app import services
+from tests.contract import assert_task_message
 from tests.test_consumers import TICKER, TIMEOUT, close_code, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,6 +69,8 @@ def test_a_subscription_is_answered_then_followed_to_complete(create_task, user)
     assert (answer["type"], answer["status"], answer["recovered"]) == ("subscription", "subscribed", True)
     assert (snapshot["type"], snapshot["seq"]) == ("snapshot", 1)
     assert [(message["type"], message["seq"]) for message in live] == [("progress", 2), ("complete", 3)]
+    for message in (snapshot, *live):
+        assert_task_message(message)
     assert after == [], "the stream stays open after a task completes"
 
 

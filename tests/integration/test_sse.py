@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from tasks_app import services
+from tests.contract import assert_task_message
 from tests.processes import HEARTBEAT_SECONDS
 
 pytestmark = pytest.mark.integration
@@ -49,6 +50,8 @@ def test_a_task_is_followed_over_sse_until_it_completes(http):
     assert ids == sorted(set(ids))
     assert [event["event"] for event in events[1:] if "event" in event][-1] == "complete"
     assert messages[-1]["result"] == {"steps": 5, "interval": 0.2}
+    for message in messages:
+        assert_task_message(message)
 
 
 def test_last_event_id_resumes_with_exactly_the_events_after_it(http):
