@@ -1,0 +1,94 @@
+"""Each user's open connections (WebSocket and SSE), counted across every server process.
+
+A connection holds a slot: a member of the user's sorted set in Redis, scored with the time its
+lease ends. Open connections renew their lease; a server process that dies without releasing
+its slots frees them when their leases end. One Lua script prunes, counts and adds, so two
+processes cannot both take the last slot.
+"""
+
+import asyncio
+import logging
+import weakref
+
+import redis.asyncio as redis
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Connection ids of SSE streams start so; WebSocket ones are Channels' channel names.
+SSE_PREFIX = "sse."
+
+_TAKE = """
+local now = tonumber(redis.call('TIME')[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+    return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+# One client per event loop: a redis.asyncio connection belongs to the loop that opened it.
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.Redis]" = weakref.WeakKeyDictionary()
+
+
+def lease_seconds() -> int:
+    """Long enough to outlast two renewals (one per TASKPULSE_AUTH_RECHECK_SECONDS)."""
+    return int(2 * settings.TASKPULSE_AUTH_RECHECK_SECONDS) + 5
+
+
+async def slot_take(*, user_id: int, connection_id: str) -> bool:
+    """Take (or renew) a slot for the connection; False when the user already holds
+    TASKPULSE_MAX_CONNECTIONS_PER_USER. If Redis cannot be reached the connection is let in:
+    the limit guards against abuse, and must not turn a Redis hiccup into an outage."""
+    limit = settings.TASKPULSE_MAX_CONNECTIONS_PER_USER
+    if limit <= 0:
+        return True
+    try:
+        taken = await _client().eval(_TAKE, 1, _key(user_id), connection_id, limit, lease_seconds())
+    except redis.RedisError:
+        logger.warning("Could not count user %s's connections; letting this one in", user_id, exc_info=True)
+        return True
+    return bool(taken)
+
+
+async def slot_release(*, user_id: int, connection_id: str) -> None:
+    try:
+        await _client().zrem(_key(user_id), connection_id)
+    except redis.RedisError:
+        logger.warning("Could not release a connection slot of user %s; its lease will end", user_id)
+
+
+def _key(user_id: int) -> str:
+    return f"taskpulse:connections:{user_id}"
+
+
+def _client() -> redis.Redis:
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        client = _clients[loop] = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+    return client
+
+
+async def slots_total() -> int | None:
+    """Slots held now by every user: the connected clients. None when Redis cannot be reached."""
+    by_transport = await slots_by_transport()
+    return None if by_transport is None else sum(by_transport.values())
+
+
+async def slots_by_transport() -> dict[str, int] | None:
+    """Slots held now, as {"websocket": n, "sse": n}. None when Redis cannot be reached."""
+    counts = {"websocket": 0, "sse": 0}
+    try:
+        client = _client()
+        now, _ = await client.time()
+        async for key in client.scan_iter(match=_key("*")):
+            for member in await client.zrangebyscore(key, f"({now}", "+inf"):
+                counts["sse" if member.startswith(SSE_PREFIX.encode()) else "websocket"] += 1
+    except redis.RedisError:
+        logger.warning("Could not count the connected clients", exc_info=True)
+        return None
+    return counts

@@ -1,0 +1,68 @@
+"""Each user's open connections, counted in Redis across server processes."""
+
+import time
+
+import pytest
+import redis
+from asgiref.sync import async_to_sync
+
+from django.conf import settings
+
+from tasks_app import connection_slots
+
+
+@pytest.fixture(autouse=True)
+def limit_of_two(settings):
+    settings.TASKPULSE_MAX_CONNECTIONS_PER_USER = 2
+
+
+def take(connection_id: str, user_id: int = 1) -> bool:
+    return async_to_sync(connection_slots.slot_take)(user_id=user_id, connection_id=connection_id)
+
+
+def test_a_user_gets_up_to_the_limit_and_no_more():
+    assert [take("a"), take("b"), take("c")] == [True, True, False]
+
+
+def test_a_released_slot_can_be_taken_again():
+    take("a")
+    take("b")
+
+    async_to_sync(connection_slots.slot_release)(user_id=1, connection_id="a")
+
+    assert take("c") is True
+
+
+def test_renewing_a_held_slot_is_not_a_second_connection():
+    take("a")
+    take("b")
+
+    assert take("a") is True
+
+
+def test_users_are_counted_apart():
+    take("a", user_id=1)
+    take("b", user_id=1)
+
+    assert take("c", user_id=2) is True
+
+
+def test_a_slot_whose_lease_ended_is_free_again():
+    """What a server process that died without releasing its slots leaves behind."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.zadd("taskpulse:connections:1", {"dead-a": time.time() - 1, "dead-b": time.time() - 1})
+
+    assert take("a") is True
+    assert client.zrange("taskpulse:connections:1", 0, -1) == [b"a"]
+
+
+def test_no_limit_when_it_is_zero(settings):
+    settings.TASKPULSE_MAX_CONNECTIONS_PER_USER = 0
+
+    assert all(take(str(n)) for n in range(5))
+
+
+def test_an_unreachable_redis_lets_the_connection_in(settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+
+    assert take("a") is True

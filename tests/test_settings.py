@@ -1,0 +1,66 @@
+"""Production refuses unsafe settings, and the documented production environment passes
+Django's deploy check. Each case runs manage.py in a fresh process, as a deployment would."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION_ENV = ROOT / "docs" / "production.env.example"
+
+
+def documented_production_env() -> dict[str, str]:
+    env = {}
+    for line in PRODUCTION_ENV.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            env[name] = value
+    env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_documented_production_environment_passes_the_deploy_check():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=documented_production_env())
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"DEBUG": "1"}, "DEBUG is on in production"),
+        ({"SECRET_KEY": "dev-only-insecure-key-do-not-use-in-production"}, "Set SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "Set SECRET_KEY"),
+        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS='*'"),
+    ],
+    ids=["debug on", "development secret key", "short secret key", "any host"],
+)
+def test_production_refuses_to_start_with_an_unsafe_setting(change, complaint):
+    result = manage("check", env={**documented_production_env(), **change})
+
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_with_debug_off_the_development_secret_key_is_refused_even_outside_production():
+    result = manage("check", env={"DEBUG": "0", "ALLOWED_HOSTS": "localhost"})
+
+    assert result.returncode != 0
+    assert "Set SECRET_KEY" in result.stderr
