@@ -11,7 +11,7 @@ import sys
 from daphne.access import AccessLogGenerator
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
-from daphne.ws_protocol import WebSocketProtocol
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
@@ -20,7 +20,11 @@ from django.core.management.base import BaseCommand
 
 logger = logging.getLogger(__name__)
 
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_SERVICE_RESTART = 1012
+# Registered codes of RFC 6455 and IANA that the contract has the server send.
+_REGISTERED_CLOSE_CODES = frozenset({CLOSE_POLICY_VIOLATION, CLOSE_MESSAGE_TOO_BIG, CLOSE_SERVICE_RESTART})
 # Long enough for close frames to leave the process, short enough not to delay a deploy.
 CLOSE_FLUSH_SECONDS = 0.5
 
@@ -35,16 +39,50 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, **options) -> None:
         from project.asgi import application
 
+        WebSocketFactory.protocol = RegisteredCloseCodesProtocol
+
+        proxy_headers = (
+            {
+                "proxy_forwarded_address_header": "X-Forwarded-For",
+                "proxy_forwarded_port_header": "X-Forwarded-Port",
+                "proxy_forwarded_proto_header": "X-Forwarded-Proto",
+            }
+            if settings.TASKPULSE_BEHIND_PROXY
+            else {}
+        )
         server = Server(
             application=application,
+            **proxy_headers,
             endpoints=build_endpoint_description_strings(host=host, port=port),
             ping_interval=settings.TASKPULSE_WS_PING_INTERVAL,
             ping_timeout=settings.TASKPULSE_WS_PING_TIMEOUT,
             websocket_timeout=settings.TASKPULSE_WEBSOCKET_TIMEOUT,
+            # Autobahn checks a frame's declared length before reading it, and fails the
+            # connection with 1009: an over-size message is never buffered.
+            websocket_max_message_size=settings.TASKPULSE_WS_MAX_MESSAGE_BYTES,
+            websocket_max_frame_size=settings.TASKPULSE_WS_MAX_MESSAGE_BYTES,
             action_logger=AccessLogGenerator(sys.stdout),
         )
         reactor.addSystemEventTrigger("before", "shutdown", close_websockets_for_restart, server)
         server.run()
+
+
+class RegisteredCloseCodesProtocol(WebSocketProtocol):
+    """Daphne's protocol, letting the application close with 1008 (origin refused) and 1012
+    (restart). Autobahn's sendClose() admits only 1000 and 3000-4999 from applications, though
+    these are registered codes a server is meant to send; sendCloseFrame() is the step after
+    that check.
+
+    It also fails a connection (an over-size message) with a close frame rather than by
+    dropping TCP, so that the client learns the 1009 instead of seeing a broken connection."""
+
+    failByDrop = False
+
+    def serverClose(self, code=None):
+        if code in _REGISTERED_CLOSE_CODES and self.state == self.STATE_OPEN:
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            super().serverClose(code=code)
 
 
 def close_websockets_for_restart(server: Server):
@@ -55,10 +93,7 @@ def close_websockets_for_restart(server: Server):
     ]
     for protocol in sockets:
         try:
-            # Not serverClose(): Autobahn's sendClose() admits only 1000 and 3000-4999 from
-            # applications, though 1012 is the registered "service restart" code the protocol
-            # needs. sendCloseFrame() is the step after that check.
-            protocol.sendCloseFrame(code=CLOSE_SERVICE_RESTART, isReply=False)
+            protocol.serverClose(code=CLOSE_SERVICE_RESTART)
         except Exception:
             logger.exception("Could not close a WebSocket with %d", CLOSE_SERVICE_RESTART)
     logger.info("Shutting down: closed %d WebSockets with %d", len(sockets), CLOSE_SERVICE_RESTART)

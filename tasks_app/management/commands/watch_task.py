@@ -1,0 +1,105 @@
+"""Follow one task in the terminal until it ends; the exit code says how it ended."""
+
+import asyncio
+import sys
+import uuid
+
+from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from tasks_app import broadcast
+from tasks_app.follow import TaskFollower
+from tasks_app.models import Task, TaskStatus
+
+EXIT_CODES = {TaskStatus.COMPLETED: 0, TaskStatus.FAILED: 3, TaskStatus.CANCELLED: 4}
+EXIT_NOT_FOUND = 5
+BAR_WIDTH = 30
+RECONNECT_SECONDS = 1.0
+
+
+class Command(BaseCommand):
+    help = (
+        "Follow a task with a live progress bar: the events a browser gets, from the channel layer, "
+        "resumed from the event log after a dropped connection. "
+        "Exit codes: 0 completed, 3 failed, 4 cancelled, 5 no such task, 1 error, 2 bad arguments."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("task_id", type=uuid.UUID)
+
+    def handle(self, *args, task_id: uuid.UUID, **options) -> None:
+        if not Task.objects.filter(pk=task_id).exists():
+            self.stderr.write(f"No task {task_id}.")
+            sys.exit(EXIT_NOT_FOUND)
+        final = asyncio.run(_watch(task_id, Display(self.stdout)))
+        if final["status"] != TaskStatus.COMPLETED:
+            self.stderr.write(f"Task {task_id} ended {final['status']}: {final.get('error') or ''}")
+        sys.exit(EXIT_CODES[final["status"]])
+
+
+async def _watch(task_id: uuid.UUID, display: "Display") -> dict:
+    """The task's last message, once it is terminal. A lost channel layer connection is resumed
+    from the last seq shown; an idle spell re-reads the event log, so a dropped event cannot
+    stall the watch."""
+    follower = TaskFollower(task_id)
+    last = None
+    while True:
+        try:
+            layer = get_channel_layer()
+            channel = await layer.new_channel()
+            group = broadcast.task_group(task_id)
+            await layer.group_add(group, channel)
+            try:
+                resume_from = str(follower.sent_seq) if last is not None else None
+                for message in await follower.opening(resume_from):
+                    last = display.show(message)
+                while not follower.finished:
+                    try:
+                        envelope = await asyncio.wait_for(
+                            layer.receive(channel), settings.TASKPULSE_HEARTBEAT_SECONDS
+                        )
+                        messages = await follower.live(envelope["message"])
+                    except TimeoutError:
+                        messages = await follower.opening(str(follower.sent_seq))
+                    for message in messages:
+                        last = display.show(message)
+            finally:
+                await layer.group_discard(group, channel)
+            display.end()
+            return last
+        except (RedisError, OSError) as exc:
+            display.note(f"lost the connection ({exc}); resuming")
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+
+class Display:
+    """A progress bar redrawn in place on a terminal, one line per event otherwise (a log)."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+        self.in_place = out.isatty()
+
+    def show(self, message: dict) -> dict:
+        filled = round(BAR_WIDTH * message["progress"] / 100)
+        counts = f" {message['current']:,}/{message['total']:,}" if message.get("total") else ""
+        line = (
+            f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {message['progress']:5.1f}%{counts} "
+            f"{message['status']}: {message['message']}"
+        )
+        if self.in_place:
+            self.out.write(f"\r\x1b[K{line}", ending="")
+            self.out.flush()
+        else:
+            self.out.write(f"#{message['seq']} {line}")
+        return message
+
+    def note(self, text: str) -> None:
+        self.end()
+        self.out.write(text)
+
+    def end(self) -> None:
+        if self.in_place:
+            self.out.write("")
