@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -47,15 +48,34 @@ SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# TASKPULSE_ENV=production is the deployment's promise that this is the real thing: then DEBUG on,
+# a development SECRET_KEY or a wildcard host stop the process instead of serving with them.
+TASKPULSE_ENV = os.environ.get("TASKPULSE_ENV", "development")
+if TASKPULSE_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"TASKPULSE_ENV must be development or production, not {TASKPULSE_ENV!r}")
+if TASKPULSE_ENV == "production" and DEBUG:
+    raise ImproperlyConfigured("DEBUG is on in production: set DEBUG=0.")
+
 if not DEBUG:
-    if SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Set SECRET_KEY to a random value of 32+ characters when DEBUG is off.")
+    # Django's own deploy check asks for 50+ characters with 5+ distinct ones.
+    if SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured(
+            "Set SECRET_KEY to a random value of 50+ characters when DEBUG is off "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
     if "*" in ALLOWED_HOSTS:
         raise ImproperlyConfigured(
             "ALLOWED_HOSTS='*' would let any site open WebSockets; list the real hosts."
         )
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = _env_number("SECURE_HSTS_SECONDS", 365 * 24 * 3600, int)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", False)
+    # Behind a proxy that ends TLS, Django learns the request was HTTPS from this header only.
+    if _env_bool("SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "daphne",
@@ -76,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tasks_app.auth.api_token_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -145,13 +166,44 @@ TASKPULSE_WS_PING_TIMEOUT = _env_number("TASKPULSE_WS_PING_TIMEOUT", 30, int)
 # long-lived socket would silently stop receiving its task's events.
 TASKPULSE_WEBSOCKET_TIMEOUT = _env_number("TASKPULSE_WEBSOCKET_TIMEOUT", 86400, int)
 
+# What one client may cost the server. A bigger incoming WebSocket message is refused by Daphne
+# with 1009 before it is buffered; the client's own messages are few and small.
+TASKPULSE_WS_MAX_MESSAGE_BYTES = _env_number("TASKPULSE_WS_MAX_MESSAGE_BYTES", 64 * 1024, int)
+# A token bucket per connection: this many messages a second on average, in bursts of up to
+# TASKPULSE_WS_MESSAGE_BURST. A message over the limit is answered `rate_limited` and dropped;
+# TASKPULSE_WS_FLOOD_STRIKES of them in a row close the connection with 4429.
+TASKPULSE_WS_MESSAGES_PER_SECOND = _env_number("TASKPULSE_WS_MESSAGES_PER_SECOND", 10.0, float)
+TASKPULSE_WS_MESSAGE_BURST = _env_number("TASKPULSE_WS_MESSAGE_BURST", 30, int)
+TASKPULSE_WS_FLOOD_STRIKES = _env_number("TASKPULSE_WS_FLOOD_STRIKES", 20, int)
+# Open WebSocket and SSE connections per user, counted across every server process in Redis.
+TASKPULSE_MAX_CONNECTIONS_PER_USER = _env_number("TASKPULSE_MAX_CONNECTIONS_PER_USER", 20, int)
+# How often an open connection checks that its session or API token is still valid; a logged
+# out, expired or revoked one is closed with 4401 within this time.
+TASKPULSE_AUTH_RECHECK_SECONDS = _env_number("TASKPULSE_AUTH_RECHECK_SECONDS", 60.0, float)
+# Behind a proxy (nginx), Daphne takes the client's address and scheme from X-Forwarded-For,
+# -Port and -Proto. Only turn on when the proxy sets them: a client could otherwise forge them.
+TASKPULSE_BEHIND_PROXY = _env_bool("TASKPULSE_BEHIND_PROXY", False)
+
+# The channel layer may be spread over several Redis servers: channels-redis shards channels and
+# groups across the hosts listed (the same list, in the same order, on every process).
+CHANNEL_LAYER_REDIS_URLS = _env_list("CHANNEL_LAYER_REDIS_URLS", REDIS_URL)
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels-redis's layer with pools that wait for a free connection (see the module).
+        "BACKEND": "tasks_app.channel_layer.RedisChannelLayer",
         "CONFIG": {
             # redis-py 8 defaults socket_timeout to 5 s, which aborts the layer's blocking
-            # BZPOPMIN and drops every idle consumer (channels_redis issue 422).
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            # BZPOPMIN and drops every idle consumer (channels_redis issue 422). A command waits
+            # up to `timeout` seconds for one of `max_connections` connections per process.
+            "hosts": [
+                {
+                    "address": url,
+                    "socket_timeout": None,
+                    "max_connections": _env_number("CHANNEL_LAYER_MAX_CONNECTIONS", 100, int),
+                    "timeout": 20,
+                }
+                for url in CHANNEL_LAYER_REDIS_URLS
+            ],
             "capacity": _env_number("CHANNEL_LAYER_CAPACITY", 1000, int),
             "expiry": 60,
             "group_expiry": TASKPULSE_WEBSOCKET_TIMEOUT + 60,
@@ -173,12 +225,30 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# How often Celery beat runs fail_stale_tasks (see TASKPULSE_STALE_TASK_SECONDS).
+TASKPULSE_STALE_SWEEP_SECONDS = _env_number("TASKPULSE_STALE_SWEEP_SECONDS", 60.0, float)
+# Every kind of work has its own queue, so that a flood of one kind cannot starve the others: a
+# worker takes from its queues in turn (and `-Q kind.document` dedicates one to a kind).
+# Maintenance tasks use the default queue. tests/test_tasks.py checks every kind has its queue.
+TASKPULSE_KIND_NAMES = ("document", "data_import", "batch_report", "ticker")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("celery"), *(Queue(f"kind.{name}") for name in TASKPULSE_KIND_NAMES)]
+# The longest any task may run; a kind may set a shorter limit. Past it the task ends `failed`.
+TASKPULSE_TASK_TIME_LIMIT_SECONDS = _env_number("TASKPULSE_TASK_TIME_LIMIT_SECONDS", 3600, int)
+# A message a worker took but never acknowledged (the worker was killed) is given to another
+# worker after this long. It must exceed the longest run, or a slow task would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _env_number(
+        "TASKPULSE_BROKER_VISIBILITY_TIMEOUT", TASKPULSE_TASK_TIME_LIMIT_SECONDS + 300, int
+    )
+}
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-tasks": {"task": "tasks_app.sweep_stale_tasks", "schedule": 60.0},
+    "fail-stale-tasks": {"task": "tasks_app.fail_stale_tasks", "schedule": TASKPULSE_STALE_SWEEP_SECONDS},
 }
 
 TASKPULSE_TASK_MAX_ATTEMPTS = _env_number("TASKPULSE_TASK_MAX_ATTEMPTS", 3, int)
-# A running task with no event for this long has lost its worker: the sweep ends it `failed`.
+# A running task with no event for this long has lost its worker, and a pending one this old
+# whose message the broker no longer holds was lost: fail_stale_tasks ends them `failed`.
 # Work must report progress more often than this (every kind here reports many times a second).
 TASKPULSE_STALE_TASK_SECONDS = _env_number("TASKPULSE_STALE_TASK_SECONDS", 600, int)
 
@@ -192,6 +262,14 @@ TASKPULSE_MAX_UPLOAD_BYTES = _env_number("TASKPULSE_MAX_UPLOAD_BYTES", 20 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = TASKPULSE_MAX_UPLOAD_BYTES + 1024 * 1024
 TASKPULSE_TASKS_PAGE_SIZE = _env_number("TASKPULSE_TASKS_PAGE_SIZE", 20, int)
+
+# Metrics. prometheus_client's multiprocess mode, in which every server and worker process adds to
+# the same numbers, reads this variable itself when it is first imported, so it is set here,
+# before any app module imports it. The directory is per deployment (one host); start empty.
+PROMETHEUS_MULTIPROC_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+# A secret Prometheus sends as `Authorization: Bearer ...` to read /metrics; staff may read it too.
+TASKPULSE_METRICS_TOKEN = os.environ.get("TASKPULSE_METRICS_TOKEN", "")
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

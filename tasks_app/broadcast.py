@@ -4,10 +4,13 @@ import asyncio
 import logging
 import os
 import threading
+import time
 import uuid
 from concurrent.futures import TimeoutError as FutureTimeoutError
 
 from channels.layers import get_channel_layer
+
+from tasks_app import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +78,10 @@ def publish_task_created(user_id: int, task_id: uuid.UUID | str) -> None:
 def _publish(group: str, envelope: dict) -> None:
     # What is published was committed first, so a failure here loses nothing a client cannot
     # get back by resuming: it is logged, not raised into a task's work.
+    started = time.perf_counter()
     try:
         _publisher.run(get_channel_layer().group_send(group, envelope), timeout=PUBLISH_TIMEOUT_SECONDS)
     except Exception:
         logger.exception("Could not publish %s to %s", envelope["type"], group)
+        return
+    metrics.PUBLISH_LATENCY.observe(time.perf_counter() - started)

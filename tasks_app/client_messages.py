@@ -20,8 +20,8 @@ def parse(text: str | None) -> tuple[str, dict]:
             "invalid_message", "Send JSON in text frames.", {"frame": "binary frames are not accepted"}
         )
     try:
-        message = json.loads(text)
-    except ValueError:
+        message = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise ProtocolError("invalid_json", "The message is not valid JSON.") from None
     if not isinstance(message, dict):
         raise ProtocolError(
@@ -35,6 +35,11 @@ def parse(text: str | None) -> tuple[str, dict]:
     if message_type not in CLIENT_TYPES:
         raise ProtocolError("unknown_type", f"Unknown message type {message_type[:40]!r}.")
     return message_type, message
+
+
+def _refuse_constant(name: str):
+    """NaN and Infinity are not JSON: echoed back, they would break a browser's JSON.parse."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def task_id_of(message: dict) -> str:

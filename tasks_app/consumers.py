@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -9,31 +10,71 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from django.conf import settings
 
-from tasks_app import broadcast, client_messages, messages, selectors
+from tasks_app import (
+    broadcast,
+    client_messages,
+    connection_slots,
+    credential_checks,
+    messages,
+    metrics,
+    selectors,
+)
 from tasks_app.follow import TaskFollower
+from tasks_app.rate_limit import TokenBucket
+
+logger = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY = 4429
 
 
 class ProtocolConsumer(AsyncWebsocketConsumer):
-    """What every socket of the protocol does: JSON frames, errors for bad ones, ping/pong and
-    echo, a `ping` heartbeat whenever the connection has been idle for
-    TASKPULSE_HEARTBEAT_SECONDS (which lets a browser notice a dead connection), and sending
-    what a TaskFollower lets through."""
+    """What every socket of the protocol does: authenticate and hold a connection slot, keep
+    checking that the session or token is still valid, take JSON frames within the rate limit,
+    answer errors for bad ones, ping/pong and echo, send a `ping` heartbeat whenever the
+    connection has been idle for TASKPULSE_HEARTBEAT_SECONDS (which lets a browser notice a dead
+    connection), and send what a TaskFollower lets through."""
 
     _heartbeat: asyncio.Task | None = None
     _last_sent = 0.0
+    _slot_user_id: int | None = None
+    _bucket: TokenBucket | None = None
+    _strikes = 0
 
     async def accept_user(self):
-        """Accept the handshake and return the authenticated user, or close with 4401 and return
-        None. Accepting first is what lets a close code such as 4401 reach the client."""
-        await self.accept()
+        """Accept the handshake and return the authenticated user; or close with 4401 (not
+        authenticated) or 4429 (the user has too many connections) and return None. Accepting
+        first is what lets these close codes reach the client."""
+        credentials = self.scope["credentials"]  # set by auth.HandshakeAuthMiddleware
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        authenticated = user is not None and user.is_authenticated
+        # The slot is taken before the handshake completes, so connections get slots in the
+        # order they connect.
+        has_slot = authenticated and await connection_slots.slot_take(
+            user_id=user.pk, connection_id=self.channel_name
+        )
+        await self.accept(subprotocol=credentials.subprotocol)
+        if not authenticated:
+            logger.info("WebSocket %s refused: not authenticated", self.scope["path"])
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return None
+        if not has_slot:
+            logger.info("WebSocket %s refused: user %s has too many connections", self.scope["path"], user.pk)
+            await self.close(code=CLOSE_TOO_MANY)
+            return None
+        self._slot_user_id = user.pk
+        logger.info(
+            "WebSocket %s opened by user %s (%s)",
+            self.scope["path"],
+            user.pk,
+            credentials.method,
+        )
+        self._bucket = TokenBucket(
+            rate=settings.TASKPULSE_WS_MESSAGES_PER_SECOND, burst=settings.TASKPULSE_WS_MESSAGE_BURST
+        )
+        credential_checks.watch().add(self, credentials)
         return user
 
     async def start_heartbeat(self) -> None:
@@ -41,10 +82,18 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self._heartbeat = asyncio.create_task(self._send_heartbeats())
 
     async def disconnect(self, code: int) -> None:
+        credential_checks.watch().discard(self)
         if self._heartbeat is not None:
             self._heartbeat.cancel()
+        if self._slot_user_id is not None:
+            await connection_slots.slot_release(user_id=self._slot_user_id, connection_id=self.channel_name)
+            logger.info("WebSocket %s of user %s closed (%s)", self.scope["path"], self._slot_user_id, code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self._bucket is not None and not self._bucket.take():
+            await self._refuse_over_rate()
+            return
+        self._strikes = 0
         try:
             message_type, message = client_messages.parse(text_data)
             if message_type == "ping":
@@ -56,6 +105,37 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         except client_messages.ProtocolError as exc:
             await self.send_json(messages.error(exc.code, exc.message, details=exc.details))
 
+    async def _refuse_over_rate(self) -> None:
+        """Drop the message with a `rate_limited` error; close with 4429 a client that keeps on."""
+        self._strikes += 1
+        if self._strikes > settings.TASKPULSE_WS_FLOOD_STRIKES:
+            logger.info("WebSocket %s closed: user %s kept flooding", self.scope["path"], self._slot_user_id)
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        retry_after = round(self._bucket.seconds_until_next(), 3)
+        await self.send_json(
+            messages.error(
+                "rate_limited",
+                "Too many messages; this one was dropped.",
+                details={"retry_after": retry_after},
+            )
+        )
+
+    async def credentials_checked(self, valid: bool) -> None:
+        """The outcome of this process's periodic credentials check (see credential_checks):
+        close with 4401 once the session has logged out or expired or the token was revoked;
+        otherwise renew the connection's slot."""
+        if valid:
+            await connection_slots.slot_take(user_id=self._slot_user_id, connection_id=self.channel_name)
+            return
+        logger.info(
+            "WebSocket %s closed: user %s's %s is no longer valid",
+            self.scope["path"],
+            self._slot_user_id,
+            self.scope["credentials"].method,
+        )
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
     async def handle(self, message_type: str, message: dict) -> None:
         """The message types particular to one endpoint; raise ProtocolError to answer an error."""
         raise NotImplementedError
@@ -63,6 +143,14 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     async def send_json(self, message: dict) -> None:
         self._last_sent = asyncio.get_running_loop().time()
         await self.send(text_data=json.dumps(message))
+        metrics.MESSAGES_SENT.labels("websocket", message["type"]).inc()
+        if message["type"] == "error":
+            metrics.ERRORS.labels(message["code"]).inc()
+
+    async def close(self, code=None, reason=None) -> None:
+        if code not in (None, CLOSE_NORMAL):
+            metrics.ERRORS.labels(str(code)).inc()
+        await super().close(code=code, reason=reason)
 
     async def send_all(self, follower: TaskFollower, outgoing: list[dict]) -> None:
         for message in outgoing:

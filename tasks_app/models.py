@@ -21,7 +21,10 @@ class EventType(models.TextChoices):
 
 
 def _input_path(task: "Task", filename: str) -> str:
-    return f"uploads/{task.id}/{filename}"
+    """A name of our making: only the extension, already checked against the kind's list, is
+    kept from what the user sent. The user's file name is kept in the task's params."""
+    extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return f"uploads/{task.id}/input{extension}"
 
 
 class Task(models.Model):
@@ -44,10 +47,23 @@ class Task(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    retry_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retries",
+        help_text="The failed or cancelled task this one retries.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["owner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            # The admin's newest-first list, and the sweeps over active tasks.
+            models.Index(fields=["-created_at"], name="task_created_desc"),
+            models.Index(fields=["status", "updated_at"], name="task_status_updated"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"
@@ -124,3 +140,27 @@ class DatasetRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset_id}:{self.line}"
+
+
+class ApiToken(models.Model):
+    """A secret for scripts and services. Only its SHA-256 digest is stored: the token itself is
+    shown once, at creation. Tokens are random (256 bits), so a fast unsalted hash is enough."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, to tell tokens apart.")
+    prefix = models.CharField(max_length=16, editable=False, help_text="The token's first characters.")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,7 +1,8 @@
-"""Writes: create, start, advance, finish and cancel a task, each as one persisted event."""
+"""Writes: create, start, advance, finish, cancel and retry a task, each as one persisted event."""
 
 import logging
 import uuid
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from tasks_app import broadcast, messages
+from tasks_app import broadcast, messages, metrics
 from tasks_app.models import EventType, Task, TaskEvent, TaskFile, TaskStatus
 from tasks_app.work import registry
 
@@ -49,6 +50,7 @@ def _record_event(*, task_id: uuid.UUID, event_type: EventType, allowed_from: tu
             _events_prune_beyond_kept(task=task)
         message = messages.event_message(payload, event.created_at)
         transaction.on_commit(lambda: broadcast.publish_task_event(task.id, message))
+    metrics.EVENTS_PERSISTED.labels(event_type).inc()
     return task
 
 
@@ -60,22 +62,72 @@ def task_create(
     Raises registry.InvalidTaskInput with field errors; nothing is stored then.
     """
     cleaned = registry.clean_params(kind=kind, params=params, upload=upload, owner=owner)
-    with transaction.atomic():
-        task = Task.objects.create(owner=owner, kind=kind, params=cleaned, message="Waiting for a worker")
-        if upload is not None:
-            task.input_file.save(upload.name, upload, save=True)
-        task = _record_event(task_id=task.id, event_type=EventType.PROGRESS, allowed_from=_ACTIVE)
-        transaction.on_commit(lambda: _enqueue(task.id))
-        transaction.on_commit(lambda: broadcast.publish_task_created(owner.pk, task.id))
+    task = _task_store(owner=owner, kind=kind, params=cleaned, upload=upload)
     logger.info("Task %s (%s) created by user %s", task.id, kind, owner.pk)
     return task
 
 
-def _enqueue(task_id: uuid.UUID) -> None:
+def task_retry(*, task_id: uuid.UUID) -> Task:
+    """A new task with the failed or cancelled task's kind, params and input file, linked to it.
+
+    Raises TaskStateConflict when the task did not end failed or cancelled.
+    """
+    original = Task.objects.select_related("owner").get(pk=task_id)
+    if original.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+        raise TaskStateConflict(
+            f"task {task_id} is {original.status}; only failed or cancelled tasks are retried"
+        )
+    # The input is copied by the storage chunk by chunk, never read into memory whole.
+    with original.input_file.open("rb") if original.input_file else nullcontext() as upload:
+        task = _task_store(
+            owner=original.owner, kind=original.kind, params=original.params, upload=upload, retry_of=original
+        )
+    logger.info("Task %s (%s) retries task %s", task.id, task.kind, original.id)
+    return task
+
+
+def _task_store(*, owner: AbstractBaseUser, kind: str, params: dict, upload=None, retry_of=None) -> Task:
+    with transaction.atomic():
+        task = Task.objects.create(
+            owner=owner, kind=kind, params=params, retry_of=retry_of, message="Waiting for a worker"
+        )
+        if upload is not None:
+            task.input_file.save(upload.name, upload, save=True)
+        task = _record_event(task_id=task.id, event_type=EventType.PROGRESS, allowed_from=_ACTIVE)
+        transaction.on_commit(lambda: _enqueue(task))
+        transaction.on_commit(lambda: broadcast.publish_task_created(owner.pk, task.id))
+    return task
+
+
+# Between the soft time limit (the work is interrupted and the task fails cleanly) and the hard
+# one (the worker process is killed), for work that does not stop when asked.
+_HARD_TIME_LIMIT_GRACE_SECONDS = 30
+
+
+def _enqueue(task: Task) -> None:
     # Imported here because tasks.py imports this module to record how a run ends.
     from tasks_app.tasks import run_task
 
-    run_task.delay(str(task_id))
+    kind = registry.kind_get(task.kind)
+    run_task.apply_async(
+        args=[str(task.id)],
+        # The task's own id as Celery's, so that a pending task can be revoked by it.
+        task_id=str(task.id),
+        queue=kind.queue,
+        soft_time_limit=kind.time_limit(),
+        time_limit=kind.time_limit() + _HARD_TIME_LIMIT_GRACE_SECONDS,
+    )
+
+
+def _revoke(task_id: uuid.UUID) -> None:
+    """Tell the workers to drop the task's message unrun. The task is already `cancelled`, which a
+    worker would see and skip anyway; revoking spares it even that."""
+    from tasks_app.tasks import run_task
+
+    try:
+        run_task.app.control.revoke(str(task_id))
+    except Exception:
+        logger.warning("Could not revoke task %s; a worker will skip it as cancelled", task_id, exc_info=True)
 
 
 def task_start(*, task_id: uuid.UUID) -> Task | None:
@@ -118,6 +170,8 @@ def task_start(*, task_id: uuid.UUID) -> Task | None:
         return None
     if task.attempt > 1:
         logger.warning("Task %s started again, attempt %d", task_id, task.attempt)
+    else:
+        logger.info("Task %s started", task_id)
     return task
 
 
@@ -147,6 +201,10 @@ def _finish(*, task_id: uuid.UUID, status: TaskStatus, allowed_from: tuple = _AC
         **changes,
     )
     logger.info("Task %s ended %s", task_id, status)
+    if task.started_at is not None:
+        metrics.TASK_DURATION.labels(task.kind, status).observe(
+            (task.finished_at - task.started_at).total_seconds()
+        )
     return task
 
 
@@ -164,13 +222,23 @@ def task_mark_cancelled(*, task_id: uuid.UUID, message: str = "Cancelled") -> Ta
     return _finish(task_id=task_id, status=TaskStatus.CANCELLED, message=message)
 
 
+def task_mark_failed(*, task_id: uuid.UUID, reason: str, allowed_from: tuple = _ACTIVE) -> Task:
+    """End a pending or running task `failed` with `reason`, as an operator does with a task
+    stuck in `running`. Raises TaskStateConflict when it is not (or no longer) in `allowed_from`."""
+    task = _finish(
+        task_id=task_id, status=TaskStatus.FAILED, error=reason, message="Failed", allowed_from=allowed_from
+    )
+    transaction.on_commit(lambda: _revoke(task_id))
+    return task
+
+
 def task_cancel(*, task_id: uuid.UUID) -> Task:
     """Ask a task to stop: a pending one ends `cancelled` now, a running one at its next update.
 
     Raises TaskNotCancellable when the task already ended.
     """
     try:
-        return _finish(
+        task = _finish(
             task_id=task_id,
             status=TaskStatus.CANCELLED,
             message="Cancelled before it started",
@@ -178,6 +246,9 @@ def task_cancel(*, task_id: uuid.UUID) -> Task:
         )
     except TaskStateConflict:
         pass
+    else:
+        transaction.on_commit(lambda: _revoke(task_id))
+        return task
     if Task.objects.filter(pk=task_id, status=TaskStatus.RUNNING).update(cancel_requested=True):
         logger.info("Cancellation of running task %s requested", task_id)
         return Task.objects.get(pk=task_id)
@@ -206,28 +277,3 @@ def events_prune_expired(*, now: datetime | None = None) -> int:
     deleted, _ = TaskEvent.objects.filter(created_at__lt=cutoff).delete()
     logger.info("Pruned %d events older than %s", deleted, cutoff.isoformat())
     return deleted
-
-
-def tasks_sweep_stale(*, now: datetime | None = None) -> int:
-    """End `failed` every running task with no event for TASKPULSE_STALE_TASK_SECONDS: its worker
-    is gone and will not come back for it. Its followers get the `complete` event."""
-    cutoff = (now or timezone.now()) - timedelta(seconds=settings.TASKPULSE_STALE_TASK_SECONDS)
-    swept = 0
-    for task_id in Task.objects.filter(status=TaskStatus.RUNNING, updated_at__lt=cutoff).values_list(
-        "id", flat=True
-    ):
-        try:
-            _finish(
-                task_id=task_id,
-                status=TaskStatus.FAILED,
-                allowed_from=(TaskStatus.RUNNING,),
-                error="The worker running this task stopped responding, and the task was ended.",
-                message="Failed",
-            )
-        except TaskStateConflict:
-            continue  # it ended meanwhile
-        swept += 1
-        logger.warning(
-            "Task %s had no news for %s s; marked failed", task_id, settings.TASKPULSE_STALE_TASK_SECONDS
-        )
-    return swept

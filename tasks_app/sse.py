@@ -8,6 +8,8 @@ automatic reconnect sends `Last-Event-ID` and resumes exactly.
 
 import asyncio
 import json
+import logging
+import uuid
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
@@ -16,8 +18,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from tasks_app import broadcast, selectors
+from tasks_app import auth, broadcast, connection_slots, credential_checks, metrics, selectors
 from tasks_app.follow import TaskFollower
+
+logger = logging.getLogger(__name__)
 
 # How long a browser waits before reconnecting after the stream ends or drops.
 RETRY_MILLISECONDS = 3000
@@ -27,26 +31,45 @@ async def task_events(request: HttpRequest, task_id: str) -> HttpResponse:
     user = await request.auser()
     if not user.is_authenticated:
         return HttpResponse("Log in first.", status=401, content_type="text/plain")
+    if not auth.request_origin_allowed(request):
+        logger.info("SSE %s refused: origin %r not allowed", request.path, request.headers.get("Origin"))
+        metrics.ERRORS.labels("403").inc()
+        return HttpResponse("This site may not open the stream.", status=403, content_type="text/plain")
     task = await sync_to_async(selectors.task_visible_to)(user=user, task_id=task_id)
     if task is None:
         return HttpResponse("No such task.", status=404, content_type="text/plain")
+    connection_id = f"{connection_slots.SSE_PREFIX}{uuid.uuid4().hex}"
+    if not await connection_slots.slot_take(user_id=user.pk, connection_id=connection_id):
+        logger.info("SSE %s refused: user %s has too many connections", request.path, user.pk)
+        metrics.ERRORS.labels("429").inc()
+        response = HttpResponse("Too many open connections.", status=429, content_type="text/plain")
+        response["Retry-After"] = str(connection_slots.lease_seconds())
+        return response
     last_seq = request.headers.get("Last-Event-ID") or request.GET.get("last_seq")
-    response = StreamingHttpResponse(
-        _stream(TaskFollower(task.id), last_seq), content_type="text/event-stream"
+    stream = _stream(
+        TaskFollower(task.id), last_seq, auth.request_credentials(request, user), connection_id=connection_id
     )
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a buffering proxy (nginx) would hold events back
     return response
 
 
 def format_event(message: dict) -> str:
+    metrics.MESSAGES_SENT.labels("sse", message["type"]).inc()
     return f"id: {message['seq']}\nevent: {message['type']}\ndata: {json.dumps(message)}\n\n"
 
 
-async def _stream(follower: TaskFollower, last_seq: str | None) -> AsyncIterator[str]:
+async def _stream(
+    follower: TaskFollower, last_seq: str | None, credentials: auth.Credentials, *, connection_id: str
+) -> AsyncIterator[str]:
+    """The events, until the task's complete or until the session or token stops being valid
+    (checked every TASKPULSE_AUTH_RECHECK_SECONDS; the browser's reconnect then gets 401)."""
     layer = get_channel_layer()
     channel = await layer.new_channel()
     group = broadcast.task_group(follower.task_id)
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + settings.TASKPULSE_AUTH_RECHECK_SECONDS
     # Join before reading history, so an event committed meanwhile arrives live rather than never.
     await layer.group_add(group, channel)
     try:
@@ -54,10 +77,20 @@ async def _stream(follower: TaskFollower, last_seq: str | None) -> AsyncIterator
         for message in await follower.opening(last_seq):
             yield format_event(message)
         while not follower.finished:
+            if loop.time() >= next_check:
+                if not await sync_to_async(credential_checks.still_valid)(credentials):
+                    logger.info(
+                        "SSE of task %s ended: user %s's %s is no longer valid",
+                        follower.task_id,
+                        credentials.user_id,
+                        credentials.method,
+                    )
+                    return
+                await connection_slots.slot_take(user_id=credentials.user_id, connection_id=connection_id)
+                next_check = loop.time() + settings.TASKPULSE_AUTH_RECHECK_SECONDS
+            wait = min(settings.TASKPULSE_HEARTBEAT_SECONDS, max(0.0, next_check - loop.time()))
             try:
-                envelope = await asyncio.wait_for(
-                    layer.receive(channel), settings.TASKPULSE_HEARTBEAT_SECONDS
-                )
+                envelope = await asyncio.wait_for(layer.receive(channel), wait)
             except TimeoutError:
                 yield ": heartbeat\n\n"
                 continue
@@ -65,3 +98,4 @@ async def _stream(follower: TaskFollower, last_seq: str | None) -> AsyncIterator
                 yield format_event(message)
     finally:
         await layer.group_discard(group, channel)
+        await connection_slots.slot_release(user_id=credentials.user_id, connection_id=connection_id)

@@ -4,8 +4,9 @@ import logging
 import uuid
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
-from tasks_app import services
+from tasks_app import maintenance, services
 from tasks_app.progress import ProgressReporter, TaskCancelled
 from tasks_app.work import registry
 from tasks_app.work.base import WorkError
@@ -17,23 +18,31 @@ INTERNAL_ERROR = (
 )
 
 
-@shared_task(name="tasks_app.run_task")
-def run_task(task_id: str) -> None:
+@shared_task(name="tasks_app.run_task", bind=True)
+def run_task(self, task_id: str) -> None:
     task = services.task_start(task_id=uuid.UUID(task_id))
     if task is None:
         return
+    # The limit the message was sent with (services._enqueue), which is what the worker enforces.
+    _hard, soft_limit = self.request.timelimit or (None, None)
     try:
-        _run_work(task, ProgressReporter(task.id))
+        _run_work(task, ProgressReporter(task.id), time_limit=soft_limit)
     except services.TaskStateConflict:
         logger.warning("Task %s was deleted or ended elsewhere while it ran; its work stopped", task.id)
 
 
-def _run_work(task, reporter: ProgressReporter) -> None:
+def _run_work(task, reporter: ProgressReporter, *, time_limit: int | None) -> None:
     try:
         result = registry.kind_get(task.kind).run(task, reporter)
         reporter.flush()
     except TaskCancelled:
         services.task_mark_cancelled(task_id=task.id)
+    except SoftTimeLimitExceeded:
+        limit = time_limit or registry.kind_get(task.kind).time_limit()
+        logger.warning("Task %s (%s) ran past its time limit of %d s; stopped", task.id, task.kind, limit)
+        services.task_fail(
+            task_id=task.id, error=f"The task ran longer than its limit of {limit} s and was stopped."
+        )
     except WorkError as exc:
         reporter.flush()
         services.task_fail(task_id=task.id, error=str(exc))
@@ -46,7 +55,7 @@ def _run_work(task, reporter: ProgressReporter) -> None:
         services.task_complete(task_id=task.id, result=result)
 
 
-@shared_task(name="tasks_app.sweep_stale_tasks")
-def sweep_stale_tasks() -> int:
-    """Run by Celery beat every minute (see CELERY_BEAT_SCHEDULE)."""
-    return services.tasks_sweep_stale()
+@shared_task(name="tasks_app.fail_stale_tasks")
+def fail_stale_tasks() -> int:
+    """Run by Celery beat every TASKPULSE_STALE_SWEEP_SECONDS (see CELERY_BEAT_SCHEDULE)."""
+    return len(maintenance.tasks_fail_stale(after=maintenance.stale_after_default()))

@@ -4,6 +4,7 @@ from tasks_app import api, sse, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("metrics", views.metrics_page, name="metrics"),
     path("tasks/<str:task_id>/files/<str:name>", views.task_file, name="task-file"),
     path("sse/tasks/<str:task_id>/", sse.task_events, name="sse-task"),
     path("api/tasks/", api.tasks_collection, name="api-tasks"),

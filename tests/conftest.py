@@ -6,6 +6,7 @@ import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from tasks_app import services
 from tasks_app.models import Task
@@ -27,6 +28,15 @@ def pytest_sessionstart(session) -> None:
 
 
 @pytest.fixture(autouse=True)
+def no_connection_slots_held():
+    """User ids start again in every test database, so slots an earlier run left in Redis (within
+    their lease) would count against this run's users."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter("taskpulse:connections:*"):
+        client.delete(key)
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
@@ -45,6 +55,15 @@ def other_user(db):
 @pytest.fixture
 def staff_user(db):
     return get_user_model().objects.create_user("operator", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def operator_client(db):
+    """A superuser's logged-in client, for the admin."""
+    operator = get_user_model().objects.create_superuser("ops", password=PASSWORD)
+    client = Client()
+    client.force_login(operator)
+    return client
 
 
 @pytest.fixture

@@ -29,3 +29,37 @@ def assert_task_message(message: dict) -> None:
     assert 0.0 <= message["progress"] <= 100.0
     if message["type"] == "complete" or message["status"] in STATUSES - {"pending", "running"}:
         assert "result" in message and "error" in message, message
+
+
+SERVER_TYPES = {
+    "connection",
+    "snapshot",
+    "progress",
+    "complete",
+    "subscription",
+    "ping",
+    "pong",
+    "echo",
+    "error",
+}
+ERROR_CODES = {
+    "invalid_json",
+    "invalid_message",
+    "unknown_type",
+    "not_found",
+    "rate_limited",
+    "too_many_subscriptions",
+}
+CLOSE_CODES = {1000, 1001, 1008, 1009, 1012, 4401, 4404, 4429}
+
+
+def assert_server_message(message: dict) -> None:
+    """Any message the server sends: a known type and a timestamp; an error with a known code."""
+    assert isinstance(message, dict), message
+    assert message.get("type") in SERVER_TYPES, message
+    assert ISO_MILLISECONDS_UTC.match(message["timestamp"]), message
+    if message["type"] == "error":
+        assert message["code"] in ERROR_CODES, message
+        assert isinstance(message["message"], str), message
+    elif message["type"] in {"snapshot", "progress", "complete"}:
+        assert_task_message(message)

@@ -28,6 +28,8 @@ PASSWORD = "correct-horse-battery-staple"
 HEARTBEAT_SECONDS = 5
 WS_PING_INTERVAL = 2
 WS_PING_TIMEOUT = 4
+AUTH_RECHECK_SECONDS = 1
+METRICS_TOKEN = "metrics-token-of-the-tests"
 
 
 def _free_port() -> int:
@@ -132,6 +134,9 @@ def process_env(django_db_setup, django_db_blocker, tmp_path_factory) -> dict:
         # Short, so that a stalled reader is dropped within a test's patience.
         "TASKPULSE_WS_PING_INTERVAL": str(WS_PING_INTERVAL),
         "TASKPULSE_WS_PING_TIMEOUT": str(WS_PING_TIMEOUT),
+        # Short, so that a logged-out socket is closed within a test's patience.
+        "TASKPULSE_AUTH_RECHECK_SECONDS": str(AUTH_RECHECK_SECONDS),
+        "TASKPULSE_METRICS_TOKEN": METRICS_TOKEN,
     }
 
 
@@ -165,7 +170,21 @@ def start_worker(env: dict, logs_dir: Path, name: str = "celery-worker") -> Proc
     """One pool process, so that a task submitted behind a busy one waits at `pending`."""
     celery = str(Path(sys.executable).parent / "celery")
     worker = Process(
-        name, [celery, "-A", "project", "worker", "--loglevel", "INFO", "--concurrency", "1"], env, logs_dir
+        name,
+        [
+            celery,
+            "-A",
+            "project",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "1",
+            "--hostname",
+            f"{name}@%h",
+        ],
+        env,
+        logs_dir,
     )
     worker.ready = lambda: " ready." in worker.log_since_start()
     worker.wait_until(worker.ready, "ready")

@@ -72,6 +72,15 @@ def test_invalid_input_answers_400_with_field_errors_and_stores_nothing(client, 
         ("document", "empty.txt", b"", "empty"),
         ("document", "picture.png", b"\x89PNG", "Upload a file ending in"),
         ("data_import", "data.xlsx", b"PK\x03\x04", "Upload a file ending in"),
+        (
+            "data_import",
+            "latin.csv",
+            "name\nJosé\n".encode("latin-1"),
+            "not UTF-8 text (invalid byte at position 8)",
+        ),
+        ("data_import", "binary.csv", b"name\n\x00\x01\x02\x03", "binary data"),
+        ("document", "fake.pdf", b"this is not a pdf at all", "not a PDF file"),
+        ("document", "cut.txt", "café".encode()[:-1], "ends inside a character"),
     ],
 )
 def test_a_bad_upload_answers_400_and_stores_nothing(client, upload, kind, file_name, content, message_part):
@@ -82,6 +91,16 @@ def test_a_bad_upload_answers_400_and_stores_nothing(client, upload, kind, file_
     assert response.status_code == 400
     assert message_part in " ".join(response.json()["errors"]["file"])
     assert not Task.objects.exists()
+
+
+def test_an_upload_is_stored_under_a_name_of_our_making(client, upload):
+    response = client.post(
+        "/api/tasks/", {"kind": "document", "file": upload("../../etc/evil name;.TXT", "Hello world.")}
+    )
+
+    task = Task.objects.get(pk=response.json()["task_id"])
+    assert task.input_file.name == f"uploads/{task.id}/input.txt"
+    assert task.params["filename"] == "evil name;.TXT"
 
 
 def test_malformed_json_answers_400(client):

@@ -13,7 +13,7 @@ from django.test import Client
 from project.asgi import application
 from tasks_app import broadcast, messages, services
 from tasks_app.models import Task
-from tests.contract import assert_task_message
+from tests.contract import CLOSE_CODES, assert_task_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,6 +40,7 @@ async def open_socket(path: str, user=None) -> WebsocketCommunicator:
 async def close_code(communicator: WebsocketCommunicator) -> int:
     output = await communicator.receive_output(timeout=TIMEOUT)
     assert output["type"] == "websocket.close", output
+    assert output["code"] in CLOSE_CODES, f"{output['code']} is not a close code of the contract"
     return output["code"]
 
 

@@ -1,8 +1,4 @@
-from datetime import timedelta
-
 import pytest
-
-from django.utils import timezone
 
 from tasks_app import services
 from tasks_app.models import Task, TaskEvent, TaskStatus
@@ -26,7 +22,7 @@ def test_creating_a_task_records_a_pending_event_with_seq_1(create_task):
 
 def test_a_created_task_is_enqueued_only_after_commit(user, django_capture_on_commit_callbacks, monkeypatch):
     enqueued = []
-    monkeypatch.setattr(run_task, "delay", enqueued.append)
+    monkeypatch.setattr(run_task, "apply_async", lambda args, task_id, **options: enqueued.append(task_id))
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         task = services.task_create(owner=user, kind="ticker", params=TICKER)
@@ -143,17 +139,14 @@ def test_a_task_whose_worker_keeps_dying_is_given_up(create_task, settings):
     assert "stopped 2 times" in task.error
 
 
-def test_the_sweep_fails_running_tasks_without_news_and_tells_their_followers(create_task, settings):
-    settings.TASKPULSE_STALE_TASK_SECONDS = 60
-    stale, fresh, waiting = (create_task("ticker", TICKER) for _ in range(3))
-    for task in (stale, fresh):
-        services.task_start(task_id=task.id)
-    Task.objects.filter(pk=stale.id).update(updated_at=timezone.now() - timedelta(minutes=5))
+def test_cancelling_a_pending_task_revokes_its_message_after_commit(
+    create_task, monkeypatch, django_capture_on_commit_callbacks
+):
+    revoked = []
+    monkeypatch.setattr(run_task.app.control, "revoke", revoked.append)
+    task = create_task("ticker", TICKER)
 
-    swept = services.tasks_sweep_stale()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_cancel(task_id=task.id)
 
-    assert swept == 1
-    statuses = {task.id: Task.objects.get(pk=task.id).status for task in (stale, fresh, waiting)}
-    assert statuses == {stale.id: "failed", fresh.id: "running", waiting.id: "pending"}
-    last = TaskEvent.objects.filter(task=stale).order_by("seq").last()
-    assert (last.type, last.payload["error"]) == ("complete", Task.objects.get(pk=stale.id).error)
+    assert revoked == [str(task.id)]

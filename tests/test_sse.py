@@ -20,4 +20,4 @@ def test_another_users_event_stream_answers_404(create_task, user, other_user):
     client = Client()
     client.force_login(user)
 
-    assert client.get(f"/sse/tasks/{task.id}/").status_code == 404
+    assert client.get(f"/sse/tasks/{task.id}/", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 404

@@ -1,11 +1,13 @@
 """The multiplexed stream, /ws/stream/: one connection for all of a user's tasks."""
 
+import json
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
 from tasks_app import services
-from tests.contract import assert_task_message
+from tests.contract import assert_server_message, assert_task_message
 from tests.test_consumers import TICKER, TIMEOUT, close_code, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,18 +76,24 @@ def test_a_subscription_is_answered_then_followed_to_complete(create_task, user)
     assert after == [], "the stream stays open after a task completes"
 
 
-def test_subscribing_with_last_seq_replays_what_was_missed(create_task, user):
-    task = create_task("ticker", TICKER)
-    services.task_start(task_id=task.id)
+def subscribe_and_read(user, task_id, last_seq: int) -> list[dict]:
+    """What a new stream gets for one subscribe with `last_seq`, up to a ping's answer."""
 
     async def scenario():
         socket = await open_stream(user)
-        await socket.send_json_to({"type": "subscribe", "task_id": str(task.id), "last_seq": 1})
+        await socket.send_json_to({"type": "subscribe", "task_id": str(task_id), "last_seq": last_seq})
         received = await ping_through(socket)
         await socket.disconnect()
         return received
 
-    received = async_to_sync(scenario)()
+    return async_to_sync(scenario)()
+
+
+def test_subscribing_with_last_seq_replays_what_was_missed(create_task, user):
+    task = create_task("ticker", TICKER)
+    services.task_start(task_id=task.id)
+
+    received = subscribe_and_read(user, task.id, last_seq=1)
 
     assert [(message["type"], message.get("seq")) for message in received] == [
         ("subscription", None),
@@ -96,14 +104,7 @@ def test_subscribing_with_last_seq_replays_what_was_missed(create_task, user):
 def test_a_subscription_history_cannot_serve_says_it_did_not_recover(create_task, user):
     task = create_task("ticker", TICKER)
 
-    async def scenario():
-        socket = await open_stream(user)
-        await socket.send_json_to({"type": "subscribe", "task_id": str(task.id), "last_seq": 50})
-        received = await ping_through(socket)
-        await socket.disconnect()
-        return received
-
-    answer, snapshot = async_to_sync(scenario)()
+    answer, snapshot = subscribe_and_read(user, task.id, last_seq=50)
 
     assert (answer["recovered"], snapshot["type"], snapshot["recovered"]) == (False, "snapshot", False)
 
@@ -236,3 +237,53 @@ def test_subscribing_to_a_task_already_followed_sends_nothing_twice(create_task,
 
     assert [message["seq"] for message in first if message["type"] == "progress"] == [1, 2]
     assert [message["type"] for message in second] == ["subscription"]
+
+
+@pytest.fixture
+def rate_limit(settings):
+    """A bucket that does not refill within a test: the burst is all a client gets."""
+
+    def set_limit(*, burst: int, flood_strikes: int = 100) -> None:
+        settings.TASKPULSE_WS_MESSAGES_PER_SECOND = 0.01
+        settings.TASKPULSE_WS_MESSAGE_BURST = burst
+        settings.TASKPULSE_WS_FLOOD_STRIKES = flood_strikes
+
+    return set_limit
+
+
+async def send_pings(socket, count: int) -> None:
+    for _ in range(count):
+        await socket.send_json_to({"type": "ping"})
+
+
+def test_messages_over_the_rate_are_dropped_with_a_rate_limited_error(user, rate_limit):
+    rate_limit(burst=3)
+
+    async def scenario():
+        socket = await open_stream(user)
+        await send_pings(socket, 5)
+        answers = [await socket.receive_json_from(TIMEOUT) for _ in range(5)]
+        await socket.disconnect()
+        return answers
+
+    answers = async_to_sync(scenario)()
+
+    for answer in answers:
+        assert_server_message(answer)
+    assert [answer["type"] for answer in answers] == ["pong"] * 3 + ["error"] * 2
+    assert answers[-1]["code"] == "rate_limited"
+    assert answers[-1]["details"]["retry_after"] > 0
+
+
+def test_a_connection_that_keeps_flooding_is_closed_with_4429(user, rate_limit):
+    rate_limit(burst=1, flood_strikes=3)
+
+    async def scenario():
+        socket = await open_stream(user)
+        await send_pings(socket, 10)
+        answers = []
+        while (output := await socket.receive_output(TIMEOUT))["type"] == "websocket.send":
+            answers.append(json.loads(output["text"])["type"])
+        return answers, output["code"]
+
+    assert async_to_sync(scenario)() == (["pong", "error", "error", "error"], 4429)

@@ -1,3 +1,5 @@
+from celery.exceptions import SoftTimeLimitExceeded
+
 from tasks_app import services
 from tasks_app.models import Task, TaskEvent, TaskStatus
 from tasks_app.tasks import INTERNAL_ERROR, run_task
@@ -100,3 +102,60 @@ def test_a_task_deleted_while_it_runs_stops_its_work_quietly(create_task, monkey
     assert not Task.objects.filter(pk=task.id).exists()
     assert "crashed" not in caplog.text
     assert "deleted or ended elsewhere" in caplog.text
+
+
+def test_a_task_past_its_time_limit_ends_failed_saying_so(create_task, monkeypatch, settings):
+    settings.TASKPULSE_TASK_TIME_LIMIT_SECONDS = 5
+
+    def work(task, reporter):
+        raise SoftTimeLimitExceeded()
+
+    _replace_work(monkeypatch, work)
+
+    task = _run(create_task("ticker", {"steps": 1, "interval": 0}))
+
+    assert (task.status, task.error) == (
+        TaskStatus.FAILED,
+        "The task ran longer than its limit of 5 s and was stopped.",
+    )
+
+
+def test_every_kind_has_a_queue_the_workers_consume(settings):
+    queues = {queue.name for queue in settings.CELERY_TASK_QUEUES}
+
+    assert {kind.queue for kind in registry.KINDS.values()} <= queues
+
+
+def test_a_task_is_sent_to_its_kinds_queue_with_its_time_limits(
+    user, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKPULSE_TASK_TIME_LIMIT_SECONDS = 600
+    sent = []
+    monkeypatch.setattr(run_task, "apply_async", lambda **options: sent.append(options))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        task = services.task_create(owner=user, kind="ticker", params={"steps": 1, "interval": 0})
+
+    assert sent == [
+        {
+            "args": [str(task.id)],
+            "task_id": str(task.id),
+            "queue": "kind.ticker",
+            "soft_time_limit": 600,
+            "time_limit": 630,
+        }
+    ]
+
+
+def test_a_kinds_own_limit_applies_when_shorter(settings):
+    settings.TASKPULSE_TASK_TIME_LIMIT_SECONDS = 600
+    ticker = registry.KINDS["ticker"]
+
+    assert (
+        Kind(name="quick", label="", form=ticker.form, run=ticker.run, time_limit_seconds=60).time_limit()
+        == 60
+    )
+    assert (
+        Kind(name="slow", label="", form=ticker.form, run=ticker.run, time_limit_seconds=6000).time_limit()
+        == 600
+    )

@@ -1,5 +1,6 @@
 """What every kind of work has: its input form, its run function, and the errors it raises."""
 
+import codecs
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +40,25 @@ class Kind:
     form: type[KindForm]
     run: Callable[..., Any]
     takes_file: bool = False
+    # Shorter than TASKPULSE_TASK_TIME_LIMIT_SECONDS for work that should never take that long.
+    time_limit_seconds: int | None = None
+
+    @property
+    def queue(self) -> str:
+        """The Celery queue of this kind (see CELERY_TASK_QUEUES)."""
+        return f"kind.{self.name}"
+
+    def time_limit(self) -> int:
+        """Seconds a run may take before it is stopped and the task fails."""
+        overall = settings.TASKPULSE_TASK_TIME_LIMIT_SECONDS
+        return min(self.time_limit_seconds, overall) if self.time_limit_seconds else overall
 
 
 class UploadField(forms.FileField):
-    """A required, non-empty upload no larger than TASKPULSE_MAX_UPLOAD_BYTES, by extension."""
+    """A required, non-empty upload no larger than TASKPULSE_MAX_UPLOAD_BYTES, by extension, whose
+    content is what the extension says: a PDF's signature, or UTF-8 without NUL bytes for text
+    formats (other extensions are not looked into). Checked when it is submitted, so a wrong file
+    is refused at once rather than failing later."""
 
     def __init__(self, *, extensions: tuple[str, ...], **kwargs) -> None:
         super().__init__(**kwargs)
@@ -56,4 +72,44 @@ class UploadField(forms.FileField):
         if upload.size > settings.TASKPULSE_MAX_UPLOAD_BYTES:
             limit_mb = settings.TASKPULSE_MAX_UPLOAD_BYTES / (1024 * 1024)
             raise forms.ValidationError(f"The file is larger than the {limit_mb:.0f} MB limit.")
+        if name.endswith(".pdf"):
+            _check_pdf(upload)
+        elif name.endswith(TEXT_EXTENSIONS):
+            _check_utf8_text(upload)
+        upload.seek(0)
         return upload
+
+
+TEXT_EXTENSIONS = (".txt", ".text", ".md", ".markdown", ".csv")
+# PDF readers accept the header anywhere in the first kilobyte.
+_PDF_SIGNATURE = b"%PDF-"
+_PDF_HEADER_WINDOW = 1024
+
+
+def _check_pdf(upload) -> None:
+    upload.seek(0)
+    if _PDF_SIGNATURE not in upload.read(_PDF_HEADER_WINDOW):
+        raise forms.ValidationError("This is not a PDF file (it has no PDF header).")
+
+
+def _check_utf8_text(upload) -> None:
+    """Decoded chunk by chunk, so that a large upload is never held in memory whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    upload.seek(0)
+    offset = 0
+    for chunk in upload.chunks():
+        pending = len(decoder.getstate()[0])  # bytes of a character begun in the previous chunk
+        try:
+            text = decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError(
+                f"The file is not UTF-8 text (invalid byte at position {offset - pending + exc.start}). "
+                "Save it as UTF-8 (from a spreadsheet: “CSV UTF-8”) and upload it again."
+            ) from exc
+        if "\x00" in text:
+            raise forms.ValidationError("The file contains binary data; upload a text file.")
+        offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise forms.ValidationError("The file is not UTF-8 text (it ends inside a character).") from exc

@@ -90,15 +90,8 @@ def read_csv(file_field, columns: list[dict]) -> tuple[dict[str, int], list[tupl
         raw = handle.read()
     if not raw.strip():
         raise WorkError("The file is empty.")
-    if b"\x00" in raw[:65536]:
-        raise WorkError("This is not a CSV file: it contains binary data.")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise WorkError(
-            f"The file is not UTF-8 encoded (invalid byte at position {exc.start}). "
-            "Export it as “CSV UTF-8” and upload it again."
-        ) from exc
+    # UTF-8 without NUL bytes: UploadField checked it when it was submitted.
+    text = raw.decode("utf-8-sig")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = _header_positions(next(reader, []), columns)

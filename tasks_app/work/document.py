@@ -68,16 +68,8 @@ def _parse(task: Task, reporter: ProgressReporter) -> str:
     with task.input_file.open("rb") as handle:
         if file_format == "pdf":
             return _pdf_text(handle, reporter)
-        raw = handle.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise WorkError(
-            f"The document is not UTF-8 text (invalid byte at position {exc.start}). "
-            "Save it as UTF-8 and upload it again."
-        ) from exc
-    if "\x00" in text:
-        raise WorkError("The document contains binary data; upload a text, Markdown or PDF file.")
+        # UTF-8 without NUL bytes: UploadField checked it when it was submitted.
+        text = handle.read().decode("utf-8-sig")
     return strip_markdown(text) if file_format == "markdown" else text
 
 

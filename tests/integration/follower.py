@@ -21,6 +21,7 @@ class ResumingFollower:
         self.received: list[tuple[str, int]] = []
         self.messages: list[dict] = []
         self.connections = 0
+        self.close_codes: list[int | None] = []  # of every connection the server ended
         self.last_seq = 0
 
     async def follow(
@@ -47,20 +48,26 @@ class ResumingFollower:
             url, additional_headers={"Cookie": cookie}, origin=self.base_url, max_queue=self.max_queue
         ) as ws:
             self.connections += 1
-            async for frame in ws:
-                message = json.loads(frame)
-                if message["type"] == "ping":
-                    await ws.send(json.dumps({"type": "pong"}))
-                    continue
-                self.messages.append(message)
-                if message["type"] in ("progress", "complete"):
-                    self.received.append((message["task_id"], message["seq"]))
-                if "seq" in message:
-                    self.last_seq = message["seq"]
-                if message["type"] == "complete":
-                    return message
-                if fault is not None:
-                    await fault(self, ws)
+            try:
+                return await self._read(ws, fault)
+            finally:
+                self.close_codes.append(ws.close_code)
+
+    async def _read(self, ws, fault) -> dict | None:
+        async for frame in ws:
+            message = json.loads(frame)
+            if message["type"] == "ping":
+                await ws.send(json.dumps({"type": "pong"}))
+                continue
+            self.messages.append(message)
+            if message["type"] in ("progress", "complete"):
+                self.received.append((message["task_id"], message["seq"]))
+            if "seq" in message:
+                self.last_seq = message["seq"]
+            if message["type"] == "complete":
+                return message
+            if fault is not None:
+                await fault(self, ws)
         return None
 
     def assert_exactly_once_up_to(self, final_seq: int) -> None:

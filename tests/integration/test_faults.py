@@ -12,7 +12,7 @@ import pytest
 
 from django.utils import timezone
 
-from tasks_app import services
+from tasks_app import maintenance, services
 from tasks_app.models import Task, TaskEvent, TaskStatus
 from tasks_app.progress import ProgressReporter
 from tests.integration.follower import ResumingFollower
@@ -143,7 +143,7 @@ def _sweep(now) -> None:
     from django.db import connection
 
     try:
-        services.tasks_sweep_stale(now=now)
+        maintenance.tasks_fail_stale(after=maintenance.stale_after_default(), now=now)
     finally:
         connection.close()
 

@@ -61,12 +61,10 @@ def test_header_columns_are_matched_by_name_in_any_order(create_task, upload):
     ("content", "error_part"),
     [
         (b"Ada,ada@example.org,36\n", "header naming the declared columns"),
-        ("name,email,age\nJosé,jose@example.org,3\n".encode("latin-1"), "not UTF-8"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV file"),
         (b"   \n", "empty"),
         ('{"name": "Ada", "email": "ada@example.org"}', "header naming the declared columns"),
     ],
-    ids=["missing header", "wrong encoding", "binary", "blank", "json, not csv"],
+    ids=["missing header", "blank", "json, not csv"],
 )
 def test_a_malformed_file_fails_with_a_clear_error_and_leaves_nothing_behind(
     create_task, upload, content, error_part
