@@ -5,6 +5,8 @@
                                       when nothing answers (prints the pid file it wrote)
     services.py test-database-url     the DATABASE_URL for tests: $DATABASE_URL if set, else the
                                       local PostgreSQL if it answers, else empty (SQLite)
+    services.py bench-database-url    the benchmark's own database, taskpulse_bench on the local
+                                      PostgreSQL (created if missing), else empty (SQLite)
 
 With REQUIRE_SERVICES=1 a missing service is an error, never a quiet fallback.
 """
@@ -20,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/taskpulse"
+BENCH_DATABASE = "taskpulse_bench"
 
 
 def _required() -> bool:
@@ -73,18 +76,42 @@ def ensure_redis(may_start: bool) -> int:
     return 1
 
 
-def _postgres_answers(url: str) -> bool:
+def _postgres_server(url: str):
+    """A connection to the server's `postgres` database, or None when it does not answer."""
     import psycopg2
 
     address = urlparse(url)
     try:
-        psycopg2.connect(
+        return psycopg2.connect(
             host=address.hostname, port=address.port or 5432, user=address.username or "postgres",
             password=address.password or None, dbname="postgres", connect_timeout=2,
-        ).close()  # fmt: skip
+        )  # fmt: skip
     except psycopg2.OperationalError:
+        return None
+
+
+def _postgres_answers(url: str) -> bool:
+    server = _postgres_server(url)
+    if server is None:
         return False
+    server.close()
     return True
+
+
+def bench_database_url() -> int:
+    server = _postgres_server(LOCAL_POSTGRES_URL)
+    if server is None:
+        print("No PostgreSQL answers on 127.0.0.1:5432; the benchmark uses SQLite.", file=sys.stderr)
+        print("")
+        return 0
+    server.autocommit = True
+    with server.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE])
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    server.close()
+    print(LOCAL_POSTGRES_URL.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}")
+    return 0
 
 
 def test_database_url() -> int:
@@ -112,5 +139,7 @@ if __name__ == "__main__":
         sys.exit(ensure_redis("--may-start" in sys.argv))
     if command == "test-database-url":
         sys.exit(test_database_url())
+    if command == "bench-database-url":
+        sys.exit(bench_database_url())
     print(__doc__, file=sys.stderr)
     sys.exit(2)

@@ -187,29 +187,45 @@ TASKPULSE_BEHIND_PROXY = _env_bool("TASKPULSE_BEHIND_PROXY", False)
 # The channel layer may be spread over several Redis servers: channels-redis shards channels and
 # groups across the hosts listed (the same list, in the same order, on every process).
 CHANNEL_LAYER_REDIS_URLS = _env_list("CHANNEL_LAYER_REDIS_URLS", REDIS_URL)
-CHANNEL_LAYERS = {
-    "default": {
-        # channels-redis's layer with pools that wait for a free connection (see the module).
-        "BACKEND": "tasks_app.channel_layer.RedisChannelLayer",
-        "CONFIG": {
-            # redis-py 8 defaults socket_timeout to 5 s, which aborts the layer's blocking
-            # BZPOPMIN and drops every idle consumer (channels_redis issue 422). A command waits
-            # up to `timeout` seconds for one of `max_connections` connections per process.
-            "hosts": [
-                {
-                    "address": url,
-                    "socket_timeout": None,
-                    "max_connections": _env_number("CHANNEL_LAYER_MAX_CONNECTIONS", 100, int),
-                    "timeout": 20,
-                }
-                for url in CHANNEL_LAYER_REDIS_URLS
-            ],
-            "capacity": _env_number("CHANNEL_LAYER_CAPACITY", 1000, int),
-            "expiry": 60,
-            "group_expiry": TASKPULSE_WEBSOCKET_TIMEOUT + 60,
-        },
+# `core` (channels-redis's list-based layer, the default) or `pubsub` (its Redis pub/sub layer).
+# bench/run.py measures both; the README says why core is the default.
+CHANNEL_LAYER_KIND = os.environ.get("CHANNEL_LAYER_KIND", "core")
+if CHANNEL_LAYER_KIND == "core":
+    CHANNEL_LAYERS = {
+        "default": {
+            # channels-redis's layer with pools that wait for a free connection (see the module).
+            "BACKEND": "tasks_app.channel_layer.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py 8 defaults socket_timeout to 5 s, which aborts the layer's blocking
+                # BZPOPMIN and drops every idle consumer (channels_redis issue 422). A command waits
+                # up to `timeout` seconds for one of `max_connections` connections per process.
+                "hosts": [
+                    {
+                        "address": url,
+                        "socket_timeout": None,
+                        "max_connections": _env_number("CHANNEL_LAYER_MAX_CONNECTIONS", 100, int),
+                        "timeout": 20,
+                    }
+                    for url in CHANNEL_LAYER_REDIS_URLS
+                ],
+                "capacity": _env_number("CHANNEL_LAYER_CAPACITY", 1000, int),
+                "expiry": 60,
+                "group_expiry": TASKPULSE_WEBSOCKET_TIMEOUT + 60,
+            },
+        }
     }
-}
+elif CHANNEL_LAYER_KIND == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {
+            # One subscribing connection per shard and process; idle subscribers must not time out.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": url, "socket_timeout": None} for url in CHANNEL_LAYER_REDIS_URLS]
+            },
+        }
+    }
+else:
+    raise ImproperlyConfigured(f"CHANNEL_LAYER_KIND must be core or pubsub, not {CHANNEL_LAYER_KIND!r}")
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_ACKS_LATE = True

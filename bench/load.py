@@ -1,0 +1,282 @@
+"""The benchmark's load process: many asyncio clients that authenticate like browsers.
+
+    python bench/load.py '<json plan>'
+
+Every client sends the session cookie and a same-site Origin, as a browser does. The plan's
+`mode` says what the clients do:
+
+- `follow`: each client follows one task over a WebSocket (`path`, `/ws/tasks/{task_id}/` or the
+  polling baseline's `/ws/poll/{task_id}/`) until it ends;
+- `poll-http`: each client polls `GET /api/tasks/<id>/` every `interval` seconds, as the
+  HTTP-polling seed design's browser does, until the task ends;
+- `storm`: as `follow`, resuming with `?last_seq=` whenever its connection drops, as the bundled
+  client does;
+- `idle`: clients that follow one task that never moves, opened in `steps`.
+
+Each receive is stamped with the wall clock and written as `time, task_id, seq, message` to the
+plan's `records` file. The process says `ready <n>` on stdout once its clients are in place
+(in `idle` mode after each step, waiting for a line on stdin before the next), and at the end
+prints one JSON line of what went wrong, if anything.
+"""
+
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import Counter
+
+import websockets
+
+BATCH = 100  # connections opened at once, as a crowd of browsers arrives
+TERMINAL = {"completed", "failed", "cancelled"}
+
+
+class Load:
+    def __init__(self, plan: dict) -> None:
+        self.plan = plan
+        self.base_url = plan["base_url"]
+        self.ws_base = self.base_url.replace("http", "ws", 1)
+        self.cookie = plan["cookie"]
+        self.records = open(plan["records"], "w", buffering=1 << 20) if plan.get("records") else None
+        self.errors: Counter = Counter()
+        self.close_codes: Counter = Counter()
+        self.gaps = 0
+        self.duplicates = 0
+        self.completed = 0
+        self.relive_times: list[float] = []
+
+    def record(self, moment: float, message: dict) -> None:
+        if self.records is not None:
+            text = str(message.get("message", "")).replace("\t", " ").replace("\n", " ")
+            self.records.write(f"{moment:.6f}\t{message['task_id']}\t{message.get('seq', '')}\t{text}\n")
+
+    def task_for(self, client: int) -> str:
+        task_ids = self.plan["task_ids"]
+        return task_ids[client % len(task_ids)]
+
+    async def connect(self, path: str):
+        return await websockets.connect(
+            f"{self.ws_base}{path}",
+            additional_headers={"Cookie": self.cookie},
+            origin=self.base_url,
+            open_timeout=120,
+            ping_interval=None,
+        )
+
+    async def open_all(self, count: int, open_one) -> list:
+        opened = []
+        for start in range(0, count, BATCH):
+            opened += await asyncio.gather(*(open_one(n) for n in range(start, min(start + BATCH, count))))
+        return opened
+
+    def ready(self, count: int) -> None:
+        print(f"ready {count}", flush=True)
+
+    # follow ---------------------------------------------------------------------------------
+
+    async def follow(self) -> None:
+        async def open_one(client):
+            task_id = self.task_for(client)
+            ws = await self.connect(self.plan["path"].format(task_id=task_id))
+            first = json.loads(await ws.recv())
+            return ws, first.get("seq", 0)
+
+        sockets = await self.open_all(self.plan["clients"], open_one)
+        self.ready(len(sockets))
+        await asyncio.gather(*(self._read_to_end(ws, seq) for ws, seq in sockets))
+
+    async def _read_to_end(self, ws, last_seq: int) -> None:
+        try:
+            async for frame in ws:
+                moment = time.time()
+                message = json.loads(frame)
+                if message["type"] == "ping":
+                    await ws.send('{"type":"pong"}')
+                    continue
+                last_seq = self._check_seq(message, last_seq)
+                self.record(moment, message)
+                if message.get("status") in TERMINAL:
+                    self.completed += 1
+                    break
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            await ws.close()
+            self.close_codes[ws.close_code] += 1
+
+    def _check_seq(self, message: dict, last_seq: int) -> int:
+        seq = message.get("seq")
+        if seq is None:
+            return last_seq
+        if seq <= last_seq:
+            self.duplicates += 1
+            return last_seq
+        # The polling baseline skips what happened between two reads by design; events must not.
+        if seq != last_seq + 1 and message["type"] in ("progress", "complete"):
+            self.gaps += 1
+        return seq
+
+    # poll-http ------------------------------------------------------------------------------
+
+    async def poll_http(self) -> None:
+        host = self.base_url.removeprefix("http://")
+        started = asyncio.Event()
+        waiting = [self.plan["clients"]]
+
+        stop_at = time.monotonic() + self.plan.get("duration", 0)
+
+        async def one(client):
+            task_id = self.task_for(client)
+            reader, writer = await asyncio.open_connection(*host.split(":"))
+            request = (
+                f"GET /api/tasks/{task_id}/ HTTP/1.1\r\nHost: {host}\r\nCookie: {self.cookie}\r\n"
+                "Accept: application/json\r\n\r\n"
+            ).encode()
+            seen_seq = None
+            await asyncio.sleep(random.uniform(0, self.plan["interval"]))  # browsers are not in step
+            try:
+                while True:
+                    asked = time.monotonic()
+                    writer.write(request)
+                    state = await _read_json_response(reader)
+                    moment = time.time()
+                    if seen_seq is None:
+                        waiting[0] -= 1
+                        if not waiting[0]:
+                            started.set()
+                    if state["seq"] != seen_seq:
+                        seen_seq = state["seq"]
+                        self.record(moment, state)
+                    if state["status"] in TERMINAL:
+                        self.completed += 1
+                        return
+                    if "duration" in self.plan and time.monotonic() > stop_at:
+                        return
+                    await asyncio.sleep(max(0.0, self.plan["interval"] - (time.monotonic() - asked)))
+            except (OSError, ValueError, asyncio.IncompleteReadError) as error:
+                self.errors[type(error).__name__] += 1
+            finally:
+                writer.close()
+
+        clients = [asyncio.create_task(one(n)) for n in range(self.plan["clients"])]
+        await started.wait()
+        self.ready(self.plan["clients"])
+        await asyncio.gather(*clients)
+
+    # storm ----------------------------------------------------------------------------------
+
+    async def storm(self) -> None:
+        """Follow with resume: a dropped connection is reopened at once (0-100 ms jitter, as the
+        bundled client) with `?last_seq=`, and the first frame on the new one is when the
+        client is live again."""
+        connected = asyncio.Event()
+        waiting = [self.plan["clients"]]
+
+        async def one(client):
+            task_id = self.task_for(client)
+            last_seq, drops = 0, 0
+            deadline = time.monotonic() + self.plan["patience"]
+            while time.monotonic() < deadline:
+                try:
+                    ws = await self.connect(f"/ws/tasks/{task_id}/?last_seq={last_seq}")
+                except (OSError, websockets.InvalidHandshake, TimeoutError):
+                    await asyncio.sleep(random.uniform(0.05, 0.15))
+                    continue
+                first = True
+                try:
+                    async for frame in ws:
+                        moment = time.time()
+                        message = json.loads(frame)
+                        if first:
+                            first = False
+                            if drops:
+                                self.relive_times.append(moment)
+                            else:
+                                waiting[0] -= 1
+                                if not waiting[0]:
+                                    connected.set()
+                        if message["type"] == "ping":
+                            continue
+                        last_seq = self._check_seq(message, last_seq)
+                        self.record(moment, message)
+                        if message.get("status") in TERMINAL:
+                            self.completed += 1
+                            await ws.close()
+                            return
+                except websockets.ConnectionClosed:
+                    pass
+                self.close_codes[ws.close_code] += 1
+                drops += 1
+                await asyncio.sleep(random.uniform(0, 0.1))
+            self.errors["gave up"] += 1
+
+        clients = []
+        for start in range(0, self.plan["clients"], BATCH):
+            clients += [
+                asyncio.create_task(one(n)) for n in range(start, min(start + BATCH, self.plan["clients"]))
+            ]
+            await asyncio.sleep(0.05)
+        await connected.wait()
+        self.ready(self.plan["clients"])
+        await asyncio.gather(*clients)
+
+    # idle -----------------------------------------------------------------------------------
+
+    async def idle(self) -> None:
+        path = self.plan["path"].format(task_id=self.plan["task_ids"][0])
+        sockets = []
+        lines = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin)
+
+        async def open_one(_):
+            ws = await self.connect(path)
+            await ws.recv()  # the snapshot: authenticated, authorised, subscribed
+            return ws
+
+        # Nothing is read: heartbeats queue up in the client's small buffer, and the WebSocket
+        # protocol's pings are answered by the library, as a backgrounded browser tab does.
+        for total in self.plan["steps"]:
+            sockets += await self.open_all(total - len(sockets), open_one)
+            self.ready(len(sockets))
+            await lines.readline()
+        await asyncio.gather(*(ws.close() for ws in sockets))
+
+    def summary(self) -> dict:
+        if self.records is not None:
+            self.records.close()
+        return {
+            "completed": self.completed,
+            "gaps": self.gaps,
+            "duplicates": self.duplicates,
+            "errors": dict(self.errors),
+            "close_codes": {str(code): count for code, count in self.close_codes.items()},
+            "relive_times": self.relive_times,
+        }
+
+
+async def _read_json_response(reader: asyncio.StreamReader) -> dict:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    body = await reader.readexactly(length)
+    if status != 200:
+        raise ValueError(f"HTTP {status}: {body[:200]!r}")
+    return json.loads(body)
+
+
+def main() -> None:
+    plan = json.loads(sys.argv[1])
+    load = Load(plan)
+    run = {"follow": load.follow, "poll-http": load.poll_http, "storm": load.storm, "idle": load.idle}
+    asyncio.run(run[plan["mode"]]())
+    print(json.dumps(load.summary()), flush=True)
+
+
+if __name__ == "__main__":
+    main()

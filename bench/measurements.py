@@ -1,0 +1,392 @@
+"""The six measurements of the benchmark, each beside its baselines, as rows of the report."""
+
+import signal
+import time
+from dataclasses import dataclass
+
+import numpy
+
+from bench import stack
+from bench.database import database_rate
+from bench.report import Row
+from tasks_app.models import Task, TaskEvent, TaskStatus
+from tasks_app.progress import ProgressReporter
+from tasks_app.work.data_import import parse_column_spec, validate_row
+
+
+@dataclass(frozen=True)
+class Sizes:
+    clients: tuple[int, ...]
+    tasks: int
+    seconds: float
+    fanout: int
+    storm: int
+    storm_seconds: float
+    capacity: tuple[int, ...]
+    database_watchers: int
+    database_seconds: float
+    reporter_updates: int
+
+
+FULL = Sizes((100, 1000), 20, 12, 1000, 1000, 20, (1000, 2000, 3000, 4000, 5000), 1000, 20, 100_000)
+SMOKE = Sizes((10,), 2, 2, 10, 10, 4, (10, 20), 10, 1, 2_000)
+POLL = {"mode": "follow", "path": "/ws/poll/{task_id}/"}
+HTTP_POLL = {"mode": "poll-http"}
+
+
+def run_all(bench) -> None:
+    sizes = SMOKE if bench.smoke else FULL
+    bench.sizes = sizes
+    bench.start_worker()
+    daphne, polling = bench.server("daphne"), bench.server("polling")
+    try:
+        latency(bench, sizes, daphne, polling)
+        fanout(bench, sizes, daphne, polling)
+        database(bench, sizes, daphne, polling)
+    finally:
+        polling.stop()
+        daphne.stop()
+    engines(bench, sizes)
+    storm(bench, sizes)
+    for kind in ("daphne", "uvicorn"):
+        capacity(bench, sizes, kind)
+    reporter_cost(bench, sizes)
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float, float]:
+    if not latencies:
+        return (float("nan"),) * 3
+    return tuple(float(value) for value in numpy.percentile(latencies, [50, 95, 99]))
+
+
+def latency_figures(result: dict) -> dict:
+    p50, p95, p99 = percentiles(result["latencies"])
+    return {"p50 ms": p50, "p95 ms": p95, "p99 ms": p99}
+
+
+def conditions(result: dict, clients: int, tasks: int, extra: str = "") -> str:
+    rate = result["delivered"] / result["window"] if result["window"] else 0
+    summary = result["summary"]
+    problems = {k: v for k, v in summary["errors"].items()} | (
+        {"gaps": summary["gaps"]} if summary["gaps"] else {}
+    )
+    text = (
+        f"{clients:,} clients, {tasks} task{'s' if tasks > 1 else ''} × 10 events/s; "
+        f"{rate:,.0f} msgs/s delivered; server CPU {result['server_cpu']:.0f} %"
+    )
+    if extra:
+        text += f"; {extra}"
+    if problems or result["errors"]:
+        text += f"; problems: {problems or ''} {result['errors']} server tracebacks"
+    return text
+
+
+def latency(bench, sizes, daphne, polling) -> None:
+    for clients in sizes.clients:
+        common = {"clients": clients, "tasks": sizes.tasks, "seconds": sizes.seconds}
+        profile = str(bench.options.out / "profile-latency-worker.txt") if bench.options.profile else None
+        ours = bench.follow(label=f"events, {clients}", server=daphne, profile=profile, **common)
+        db = bench.follow(label=f"db-poll, {clients}", server=polling, **POLL, **common)
+        http = bench.follow(label=f"http-poll, {clients}", server=daphne, **HTTP_POLL, **common)
+        for design, result in (
+            ("Taskpulse (events)", ours),
+            ("DB-polling consumer", db),
+            ("HTTP polling", http),
+        ):
+            bench.latencies[f"{design}, {clients:,} clients"] = result["latencies"]
+            bench.rows.append(
+                Row(
+                    "1. latency",
+                    design,
+                    conditions(result, clients, sizes.tasks),
+                    latency_figures(result),
+                    baseline_of=None if result is ours else "Taskpulse (events)",
+                    group=str(clients),
+                )
+            )
+    clients = sizes.clients[-1]
+    quiet = bench.follow(
+        label="events, 200/s",
+        server=daphne,
+        clients=sizes.tasks,
+        tasks=sizes.tasks,
+        seconds=sizes.seconds,
+        idle_clients=clients - sizes.tasks,
+    )
+    bench.latencies[f"Taskpulse (events), {clients:,} clients, 200 msgs/s"] = quiet["latencies"]
+    bench.rows.append(
+        Row(
+            "1. latency",
+            "Taskpulse (events)",
+            conditions(quiet, clients, sizes.tasks, f"one watcher per task, {clients - sizes.tasks:,} idle"),
+            latency_figures(quiet),
+            group="quiet",
+        )
+    )
+
+
+def fanout(bench, sizes, daphne, polling) -> None:
+    common = {"clients": sizes.fanout, "tasks": 1, "seconds": sizes.seconds}
+    profile = str(bench.options.out / "profile-fanout.txt") if bench.options.profile else None
+    ours = bench.follow(label="fan-out", server=daphne, profile=profile, **common)
+    db = bench.follow(label="fan-out db-poll", server=polling, **POLL, **common)
+    http = bench.follow(label="fan-out http-poll", server=daphne, **HTTP_POLL, **common)
+    for design, result in (("Taskpulse (events)", ours), ("DB-polling consumer", db), ("HTTP polling", http)):
+        rate = result["delivered"] / result["window"] if result["window"] else 0
+        figures = {"msgs/s": rate, **latency_figures(result)}
+        bench.rows.append(
+            Row(
+                "2. fan-out",
+                design,
+                conditions(result, sizes.fanout, 1),
+                figures,
+                baseline_of=None if result is ours else "Taskpulse (events)",
+            )
+        )
+
+
+def engines(bench, sizes) -> None:
+    """Uvicorn against Daphne, and channels-redis's pub/sub layer against its core layer."""
+    clients = sizes.clients[-1]
+    for kind, layer in (("daphne", "core"), ("uvicorn", "core"), ("daphne", "pubsub")):
+        bench.start_worker(layer)
+        server = bench.server(kind, layer)
+        try:
+            lat = bench.follow(
+                label=f"{kind}/{layer}",
+                server=server,
+                clients=clients,
+                tasks=sizes.tasks,
+                seconds=sizes.seconds,
+            )
+            fan = bench.follow(
+                label=f"{kind}/{layer} fan-out",
+                server=server,
+                clients=sizes.fanout,
+                tasks=1,
+                seconds=sizes.seconds,
+            )
+        finally:
+            server.stop()
+        design = f"{kind.capitalize()}, {layer} layer"
+        fan_rate = fan["delivered"] / fan["window"] if fan["window"] else 0
+        bench.rows.append(
+            Row(
+                "engines",
+                design,
+                conditions(lat, clients, sizes.tasks) + f" | fan-out {sizes.fanout:,} clients",
+                {
+                    **latency_figures(lat),
+                    "fan-out msgs/s": fan_rate,
+                    "fan-out p99 ms": percentiles(fan["latencies"])[2],
+                },
+                baseline_of=None if (kind, layer) == ("daphne", "core") else "Daphne, core layer",
+            )
+        )
+    bench.start_worker("core")
+
+
+def storm(bench, sizes) -> None:
+    """Clients following a task when their server restarts: how long until all are live again."""
+    server = bench.server("daphne")
+    port = server.port
+    task_ids = bench.tickers(1, sizes.storm_seconds)
+    run = bench.load(
+        {"mode": "storm", "base_url": server.base_url, "clients": sizes.storm, "task_ids": task_ids}
+    )
+    run.wait_ready()
+    bench.release()
+    time.sleep(min(3, sizes.storm_seconds / 4))
+    restart = time.time()
+    server.popen.send_signal(signal.SIGTERM)
+    server.popen.wait(30)
+    server = stack.start_server("daphne", {**bench.env, "CHANNEL_LAYER_KIND": "core"}, port=port)
+    listening = time.time()
+    summary = run.finish(timeout=sizes.storm_seconds * 4 + 120)
+    bench.hold()
+    server.stop()
+    relive = summary["relive_times"]
+    last_task = Task.objects.get(pk=task_ids[0])
+    lost = sizes.storm - summary["completed"] + summary["gaps"]
+    figures = {
+        "all live again, s after SIGTERM": (max(relive) - restart) if relive else float("nan"),
+        "s after new server listened": (max(relive) - listening) if relive else float("nan"),
+        "reconnected": len(relive),
+    }
+    bench.rows.append(
+        Row(
+            "4. connect storm",
+            "Taskpulse (events)",
+            f"{sizes.storm:,} clients following one task (10 events/s, {last_task.last_seq} events); "
+            f"SIGTERM (1012), a new Daphne on the same port; resume with last_seq; "
+            f"clients that missed or repeated an event: {lost + summary['duplicates']}; "
+            f"close codes {summary['close_codes']}",
+            figures,
+        )
+    )
+
+
+def capacity(bench, sizes, kind: str) -> None:
+    """Idle watchers held by one server process: memory per connection, CPU, database load."""
+    server = bench.server(kind)
+    steps = (10, *sizes.capacity)
+    run = bench.load(
+        {
+            "mode": "idle",
+            "base_url": server.base_url,
+            "path": "/ws/tasks/{task_id}/",
+            "task_ids": [str(bench.still.id)],
+            "steps": list(steps),
+        }
+    )
+    points = []
+    try:
+        for count in steps:
+            run.wait_ready()
+            time.sleep(2 if not bench.smoke else 0.2)
+            points.append((count, server.rss_bytes()))
+            if count != steps[-1]:
+                run.next_step()
+        cpu_before, started = server.cpu_seconds(), time.time()
+        time.sleep(sizes.database_seconds)
+        cpu = 100 * (server.cpu_seconds() - cpu_before) / (time.time() - started)
+        run.finish()
+    finally:
+        server.stop()
+    bench.memory[kind] = [(count, rss / 2**20) for count, rss in points]
+    (base_count, base_rss), (top_count, top_rss) = points[0], points[-1]
+    per_connection = (top_rss - base_rss) / (top_count - base_count) / 1024
+    figures = {
+        "connections": top_count,
+        "KB RSS/conn": per_connection,
+        "idle CPU %": cpu,
+        "RSS MB": top_rss / 2**20,
+    }
+    bench.rows.append(
+        Row(
+            "3. capacity",
+            kind.capitalize(),
+            f"idle authenticated /ws/tasks/ watchers of one task, heartbeat 25 s, credentials re-checked "
+            f"every {bench.env['TASKPULSE_AUTH_RECHECK_SECONDS']} s; RSS from {base_count} connections; "
+            f"{server.tracebacks()} server tracebacks",
+            figures,
+            baseline_of=None if kind == "daphne" else "Daphne",
+        )
+    )
+
+
+def database(bench, sizes, daphne, polling) -> None:
+    """Database transactions per second: idle watchers, and tasks sending 100 events/s."""
+    watchers = sizes.database_watchers
+    idle_rates = {}
+    for design, server, path in (
+        ("Taskpulse (events)", daphne, "/ws/tasks/{task_id}/"),
+        ("DB-polling consumer", polling, "/ws/poll/{task_id}/"),
+    ):
+        idle = bench.load(
+            {
+                "mode": "idle",
+                "base_url": server.base_url,
+                "path": path,
+                "steps": [watchers],
+                "task_ids": [str(bench.still.id)],
+            }
+        )
+        idle.wait_ready()
+        time.sleep(2)
+        idle_rates[design] = database_rate(sizes.database_seconds)
+        idle.finish()
+    http_idle = bench.load(
+        {
+            "mode": "poll-http",
+            "base_url": daphne.base_url,
+            "clients": watchers,
+            "interval": 0.5,
+            "task_ids": [str(bench.still.id)],
+            "duration": sizes.database_seconds + 4,
+        }
+    )
+    http_idle.wait_ready()
+    time.sleep(2)
+    idle_rates["HTTP polling"] = database_rate(sizes.database_seconds)
+    http_idle.finish(timeout=sizes.database_seconds * 4 + 60)
+
+    tasks = max(1, sizes.tasks // 2)
+    common = {
+        "clients": tasks * 10 if not bench.smoke else tasks,
+        "tasks": tasks,
+        "seconds": sizes.seconds * 2,
+        "measure_database": True,
+    }
+    busy = {
+        "Taskpulse (events)": bench.follow(label="db busy", server=daphne, **common),
+        "DB-polling consumer": bench.follow(label="db busy db-poll", server=polling, **POLL, **common),
+        "HTTP polling": bench.follow(label="db busy http-poll", server=daphne, **HTTP_POLL, **common),
+    }
+    for design, result in busy.items():
+        bench.rows.append(
+            Row(
+                "6. database",
+                design,
+                f"{watchers:,} idle watchers of a task that does not move | "
+                + conditions(
+                    result,
+                    common["clients"],
+                    tasks,
+                    f"credentials re-checked every {bench.env['TASKPULSE_AUTH_RECHECK_SECONDS']} s",
+                ),
+                {"transactions/s idle": idle_rates[design], "transactions/s at events": result["database"]},
+                baseline_of=None if design == "Taskpulse (events)" else "Taskpulse (events)",
+            )
+        )
+
+
+def reporter_cost(bench, sizes) -> None:
+    """A loop validating CSV rows as the data import does, with and without reporting each row."""
+    columns = parse_column_spec("email:email, name:text, age:integer, score:number, joined:date")
+    header = {column["name"]: index for index, column in enumerate(columns)}
+    rows = [
+        [f"user{n}@example.com", f"User {n}", str(20 + n % 50), f"{n * 0.37:.2f}", "2024-03-01"]
+        for n in range(sizes.reporter_updates)
+    ]
+
+    def without():
+        for row in rows:
+            validate_row(row, header, columns, len(columns))
+
+    def with_reporter():
+        task = Task.objects.create(owner=bench.user, kind="ticker", params={}, status=TaskStatus.RUNNING)
+        reporter = ProgressReporter(task.id)
+        reporter.step("Validating", until=100)
+        total = len(rows)
+        for done, row in enumerate(rows, start=1):
+            validate_row(row, header, columns, len(columns))
+            reporter.update(done, total)
+        reporter.flush()
+        return TaskEvent.objects.filter(task=task).count()
+
+    timings = {"without": [], "with": []}
+    events = 0
+    for _ in range(3):  # alternated, the fastest of each kept: the machine is shared
+        started = time.perf_counter()
+        without()
+        timings["without"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        events = with_reporter()
+        timings["with"].append(time.perf_counter() - started)
+    base, ours = min(timings["without"]), min(timings["with"])
+    bench.rows.append(
+        Row(
+            "5. reporter cost",
+            "update() per row",
+            f"{sizes.reporter_updates:,} rows validated (5 typed columns, an e-mail check), throttled to "
+            f"10 events/s; fastest of 3, alternated",
+            {
+                "s without": base,
+                "s with": ours,
+                "added %": 100 * (ours - base) / base,
+                "µs per update": (ours - base) / sizes.reporter_updates * 1e6,
+                "events persisted": events,
+            },
+        )
+    )

@@ -1,0 +1,276 @@
+"""The benchmark: the product against the two polling designs, on the real stack, in one run.
+
+    bin/bench [--smoke] [--out bench/results]
+
+Starts the server process (Daphne, or Uvicorn to compare), an instrumented Celery worker
+(bench/worker.py), and, as baselines, the database-polling consumer (bench/polling_server.py);
+drives them from a separate load process (bench/load.py) on the database and Redis of the
+environment; and writes results.md and results.png to --out. See the README's "Performance".
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from bench import report, stack  # noqa: E402
+from bench.database import database_rate  # noqa: E402
+from project.celery import app  # noqa: E402
+from tasks_app import services  # noqa: E402
+from tasks_app.models import Task  # noqa: E402
+
+TICKER_QUEUE = "kind.ticker"
+WORKER_NAME = f"bench@{socket.gethostname()}"
+EVENTS_PER_TASK_PER_SECOND = 10  # the reporter's default throttle: every tick is sent
+
+
+class Bench:
+    def __init__(self, options) -> None:
+        self.options = options
+        self.smoke = options.smoke
+        self.workdir = Path(tempfile.mkdtemp(prefix="taskpulse-bench-"))
+        self.calls_file = self.workdir / "calls.tsv"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(stack.ROOT),
+            "LOG_LEVEL": "WARNING",
+            # As in production (no query log, no debug pages), but served over plain HTTP on loopback.
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            # One user holds every connection of the load process; per-user limits are not measured.
+            "TASKPULSE_MAX_CONNECTIONS_PER_USER": "0",
+            # Short, so that a measuring window holds re-check rounds (the default is 60 s).
+            "TASKPULSE_AUTH_RECHECK_SECONDS": "10",
+        }
+        app.control.purge()  # tickers queued by an interrupted run would start with this one's
+        user, _ = get_user_model().objects.get_or_create(username="bench")
+        self.user = user
+        client = Client()
+        client.force_login(user)
+        self.cookie = f"sessionid={client.cookies['sessionid'].value}"
+        self.still = Task.objects.create(owner=user, kind="ticker", params={"steps": 1, "interval": 0})
+        self.worker = None
+        self.rows: list[report.Row] = []
+        self.latencies: dict[str, list[float]] = {}
+        self.memory: dict[str, list[tuple[int, float]]] = {}
+
+    # the stack ------------------------------------------------------------------------------
+
+    def server(self, kind: str = "daphne", layer: str = "core") -> stack.Process:
+        return stack.start_server(kind, {**self.env, "CHANNEL_LAYER_KIND": layer})
+
+    def start_worker(self, layer: str = "core") -> None:
+        self.stop_worker()
+        self.worker = stack.start_worker({**self.env, "CHANNEL_LAYER_KIND": layer}, self.calls_file)
+        self.worker.wait_until(self._worker_answers, "answering")
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+    def _worker_answers(self) -> bool:
+        return bool(app.control.ping(destination=[WORKER_NAME], timeout=0.5))
+
+    def tickers(self, count: int, seconds: float) -> list[str]:
+        """Ticker tasks, queued; the worker takes them only once `release()` is called, after the
+        clients are in place."""
+        steps = max(2, int(seconds * EVENTS_PER_TASK_PER_SECOND))
+        params = {"steps": steps, "interval": 1 / EVENTS_PER_TASK_PER_SECOND}
+        return [
+            str(services.task_create(owner=self.user, kind="ticker", params=params).id) for _ in range(count)
+        ]
+
+    def release(self) -> None:
+        app.control.add_consumer(TICKER_QUEUE, destination=[WORKER_NAME], reply=True)
+
+    def hold(self) -> None:
+        app.control.cancel_consumer(TICKER_QUEUE, destination=[WORKER_NAME], reply=True)
+
+    def load(self, plan: dict) -> "LoadRun":
+        plan = {"cookie": self.cookie, "patience": 120, **plan}
+        return LoadRun(plan, self.env, self.workdir)
+
+    # one scenario: clients follow tickers, latency from the reporter's call -----------------
+
+    def follow(
+        self,
+        *,
+        label,
+        server,
+        clients,
+        tasks,
+        seconds,
+        mode="follow",
+        path="/ws/tasks/{task_id}/",
+        watchers=None,
+        idle_clients=0,
+        profile=None,
+        measure_database=False,
+    ):
+        """`clients` follow `tasks` tickers (round robin, or the first `watchers` of them only, the
+        rest idle on a task that never moves). Returns latencies (ms) and what was measured."""
+        task_ids = self.tickers(tasks, seconds)
+        plan = {
+            "mode": mode,
+            "base_url": server.base_url,
+            "path": path,
+            "clients": clients,
+            "task_ids": task_ids,
+            "interval": 0.5,
+        }
+        idle = None
+        if idle_clients:
+            idle = self.load(
+                {
+                    "mode": "idle",
+                    "base_url": server.base_url,
+                    "path": "/ws/tasks/{task_id}/",
+                    "task_ids": [str(self.still.id)],
+                    "steps": [idle_clients],
+                }
+            )
+            idle.wait_ready()
+        run = self.load(plan)
+        run.wait_ready()
+        cpu_before = server.cpu_seconds()
+        started = time.time()
+        self.release()
+        spy = profile and start_profile(
+            self.worker if profile.endswith("-worker.txt") else server, seconds * 0.8, profile
+        )
+        database = None
+        if measure_database:
+            time.sleep(min(2.0, seconds / 4))
+            database = database_rate(seconds / 2)
+        summary = run.finish(timeout=seconds * 4 + 120)
+        elapsed = time.time() - started
+        cpu = 100 * (server.cpu_seconds() - cpu_before) / elapsed
+        self.hold()
+        if idle is not None:
+            idle.finish()
+        if spy:
+            spy.wait()
+        latencies, delivered, window = join_latencies(self.calls_file, run.records, set(task_ids))
+        return {
+            "label": label,
+            "latencies": latencies,
+            "delivered": delivered,
+            "window": window,
+            "summary": summary,
+            "server_cpu": cpu,
+            "database": database,
+            "errors": server.tracebacks(),
+        }
+
+    def close(self) -> None:
+        self.stop_worker()
+        Task.objects.filter(owner=self.user).delete()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class LoadRun:
+    """One load process (bench/load.py), talked to over its stdin and stdout."""
+
+    def __init__(self, plan: dict, env: dict, workdir: Path) -> None:
+        self.records = workdir / f"records-{uuid.uuid4().hex[:8]}.tsv"
+        plan = {"records": str(self.records), **plan}
+        self.process = stack.Process(
+            f"load-{plan['mode']}",
+            [sys.executable, "bench/load.py", json.dumps(plan)],
+            env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def wait_ready(self) -> int:
+        line = self.process.popen.stdout.readline()
+        if not line.startswith("ready"):
+            self.process.popen.wait(30)
+            raise RuntimeError(f"the load process failed:\n{self.process.output()[-3000:]}")
+        return int(line.split()[1])
+
+    def next_step(self) -> None:
+        self.process.popen.stdin.write("next\n")
+        self.process.popen.stdin.flush()
+
+    def finish(self, timeout: float = 120) -> dict:
+        # Lines for the steps an `idle` load still waits on; other modes do not read them.
+        out, _ = self.process.popen.communicate("next\n" * 100, timeout=timeout)
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        if self.process.popen.returncode or not lines:
+            raise RuntimeError(f"the load process failed:\n{self.process.output()[-3000:]}")
+        return json.loads(lines[-1])
+
+
+def join_latencies(calls_file: Path, records_file: Path, task_ids: set[str]):
+    """Milliseconds from each reporter call to each receive of what it reported, the number of
+    such receives, and the seconds between the first and the last of them."""
+    calls = {}
+    for line in calls_file.read_text().splitlines():
+        task_id, message, moment = line.split("\t")
+        if task_id in task_ids:
+            calls[(task_id, message)] = float(moment)
+    latencies, first, last = [], None, None
+    for line in records_file.read_text().splitlines():
+        moment, task_id, _seq, message = line.split("\t", 3)
+        called = calls.get((task_id, message))
+        if called is None:
+            continue
+        moment = float(moment)
+        latencies.append((moment - called) * 1000)
+        first = moment if first is None else min(first, moment)
+        last = moment if last is None else max(last, moment)
+    return latencies, len(latencies), (last - first) if latencies else 0.0
+
+
+def start_profile(process: stack.Process, seconds: float, name: str) -> subprocess.Popen:
+    """py-spy, sampling a process under load into collapsed stacks. A worker's samples include its
+    threads' waits (--idle), since waiting on the database and Redis is what its time is."""
+    command = ["py-spy", "record", "--pid", str(process.pid), "--duration", str(max(1, int(seconds))),
+               "--format", "raw", "--output", name, "--nonblocking", "--rate", "200"]  # fmt: skip
+    if name.endswith("-worker.txt"):
+        command.append("--idle")
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a few seconds of every measurement")
+    parser.add_argument("--out", type=Path, default=stack.ROOT / "bench" / "results")
+    parser.add_argument("--profile", action="store_true", help="sample the server with py-spy under fan-out")
+    options = parser.parse_args()
+    options.out.mkdir(parents=True, exist_ok=True)
+    bench = Bench(options)
+    try:
+        from bench import measurements
+
+        measurements.run_all(bench)
+    finally:
+        bench.close()
+    report.write(bench, options.out)
+    print((options.out / "results.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The real stack on loopback for the benchmark: server, worker and load processes, and what they cost.
+
+Every process is started from this repository with the benchmark's environment (its own database
+and Redis database), and read from /proc for memory and CPU.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+WORKER_THREADS = 24
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Process:
+    """One process of the stack, its output kept in a temporary file for when it fails."""
+
+    def __init__(self, name: str, command: list[str], env: dict, *, stdin=None, stdout=None) -> None:
+        self.name = name
+        self.log = tempfile.NamedTemporaryFile(mode="w+", prefix=f"bench-{name}-", suffix=".log")
+        self.popen = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=stdin,
+            stdout=stdout if stdout is not None else self.log,
+            stderr=self.log,
+            text=True,
+        )
+        self.pid = self.popen.pid
+
+    def rss_bytes(self) -> int:
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(kilobytes) * 1024
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+    def output(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")
+
+    def tracebacks(self) -> int:
+        return self.output().count("Traceback")
+
+    def wait_until(self, condition, what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n{self.output()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} not {what} after {timeout} s:\n{self.output()[-3000:]}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def start_server(kind: str, env: dict, port: int | None = None) -> Process:
+    """`daphne` (the product's `manage.py serve`), `uvicorn` (the same application), or `polling`
+    (the database-polling baseline of bench/polling_server.py, under Daphne)."""
+    port = port or free_port()
+    commands = {
+        "daphne": [sys.executable, "manage.py", "serve", "--port", str(port)],
+        "uvicorn": [
+            sys.executable, "-m", "uvicorn", "project.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--ws", "websockets", "--ws-max-size", env.get("TASKPULSE_WS_MAX_MESSAGE_BYTES", "65536"),
+            # As Daphne serves it: no compression, so memory per connection stays bounded.
+            "--ws-per-message-deflate", "false",
+            "--lifespan", "off", "--no-access-log", "--log-level", "warning",
+        ],
+        "polling": [
+            sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+            "bench.polling_server:application",
+        ],
+    }  # fmt: skip
+    server = Process(f"server-{kind}", commands[kind], env)
+    server.port = port
+    server.base_url = f"http://127.0.0.1:{port}"
+    server.wait_until(lambda: listening(port), "listening")
+    return server
+
+
+def start_worker(env: dict, calls_file: Path) -> Process:
+    """The instrumented Celery worker of bench/worker.py: threads, so that many tickers sleep at once
+    in one process, consuming no queue until told to (see `consume`)."""
+    worker = Process(
+        "worker",
+        [
+            sys.executable, "bench/worker.py", "worker", "--pool", "threads",
+            "--concurrency", str(WORKER_THREADS), "--queues", "bench.idle", "--hostname", "bench@%h",
+            "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
+        ],
+        {**env, "BENCH_CALLS_FILE": str(calls_file)},
+    )  # fmt: skip
+    return worker
