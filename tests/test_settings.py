@@ -64,3 +64,17 @@ def test_with_debug_off_the_development_secret_key_is_refused_even_outside_produ
 
     assert result.returncode != 0
     assert "Set SECRET_KEY" in result.stderr
+
+
+def test_the_pub_sub_channel_layer_can_be_chosen_and_an_unknown_one_is_refused():
+    show_backend = [
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CHANNEL_LAYERS['default']['BACKEND'])",
+    ]
+
+    pubsub = manage(*show_backend, env={"CHANNEL_LAYER_KIND": "pubsub"})
+    unknown = manage("check", env={"CHANNEL_LAYER_KIND": "kafka"})
+
+    assert pubsub.stdout.strip() == "channels_redis.pubsub.RedisPubSubChannelLayer", pubsub.stderr
+    assert unknown.returncode != 0 and "CHANNEL_LAYER_KIND must be core or pubsub" in unknown.stderr
