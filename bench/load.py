@@ -8,7 +8,7 @@ Every client sends the session cookie and a same-site Origin, as a browser does.
 - `follow`: each client follows one task over a WebSocket (`path`, `/ws/tasks/{task_id}/` or the
   polling baseline's `/ws/poll/{task_id}/`) until it ends;
 - `poll-http`: each client polls `GET /api/tasks/<id>/` every `interval` seconds, as the
-  HTTP-polling seed design's browser does, until the task ends;
+  HTTP-polling seed design's browser does, until the task ends (or for `duration` seconds);
 - `storm`: as `follow`, resuming with `?last_seq=` whenever its connection drops, as the bundled
   client does;
 - `idle`: clients that follow one task that never moves, opened in `steps`.
@@ -126,6 +126,11 @@ class Load:
 
         stop_at = time.monotonic() + self.plan.get("duration", 0)
 
+        def count_in():
+            waiting[0] -= 1
+            if not waiting[0]:
+                started.set()
+
         async def one(client):
             task_id = self.task_for(client)
             reader, writer = await asyncio.open_connection(*host.split(":"))
@@ -133,7 +138,7 @@ class Load:
                 f"GET /api/tasks/{task_id}/ HTTP/1.1\r\nHost: {host}\r\nCookie: {self.cookie}\r\n"
                 "Accept: application/json\r\n\r\n"
             ).encode()
-            seen_seq = None
+            seen_seq, counted = None, False
             await asyncio.sleep(random.uniform(0, self.plan["interval"]))  # browsers are not in step
             try:
                 while True:
@@ -141,10 +146,9 @@ class Load:
                     writer.write(request)
                     state = await _read_json_response(reader)
                     moment = time.time()
-                    if seen_seq is None:
-                        waiting[0] -= 1
-                        if not waiting[0]:
-                            started.set()
+                    if not counted:
+                        counted = True
+                        count_in()
                     if state["seq"] != seen_seq:
                         seen_seq = state["seq"]
                         self.record(moment, state)
@@ -158,6 +162,8 @@ class Load:
                 self.errors[type(error).__name__] += 1
             finally:
                 writer.close()
+                if not counted:  # a client that failed at once must not hold the others back
+                    count_in()
 
         clients = [asyncio.create_task(one(n)) for n in range(self.plan["clients"])]
         await started.wait()

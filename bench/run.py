@@ -23,6 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+# As in production (no query log, no debug pages), though over plain HTTP on loopback. This process
+# signs the load's session, so it shares the key with the servers it starts.
+os.environ.update(
+    {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+    }
+)
 
 import django  # noqa: E402
 
@@ -52,11 +62,6 @@ class Bench:
             **os.environ,
             "PYTHONPATH": str(stack.ROOT),
             "LOG_LEVEL": "WARNING",
-            # As in production (no query log, no debug pages), but served over plain HTTP on loopback.
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "SECURE_SSL_REDIRECT": "0",
-            "SESSION_COOKIE_SECURE": "0",
             # One user holds every connection of the load process; per-user limits are not measured.
             "TASKPULSE_MAX_CONNECTIONS_PER_USER": "0",
             # Short, so that a measuring window holds re-check rounds (the default is 60 s).
