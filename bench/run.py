@@ -250,12 +250,12 @@ def join_latencies(calls_file: Path, records_file: Path, task_ids: set[str]):
 
 
 def start_profile(process: stack.Process, seconds: float, name: str) -> subprocess.Popen:
-    """py-spy, sampling a process under load into collapsed stacks. A worker's samples include its
-    threads' waits (--idle), since waiting on the database and Redis is what its time is."""
+    """py-spy, sampling a process under load into collapsed stacks. A worker is sampled in its
+    pool's processes, waits included (--idle): waiting on the database and Redis is its time."""
     command = ["py-spy", "record", "--pid", str(process.pid), "--duration", str(max(1, int(seconds))),
                "--format", "raw", "--output", name, "--nonblocking", "--rate", "200"]  # fmt: skip
     if name.endswith("-worker.txt"):
-        command.append("--idle")
+        command += ["--idle", "--subprocesses"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-WORKER_THREADS = 24
+# One process per ticker that runs at once, as production runs Celery (prefork), plus spares.
+WORKER_PROCESSES = 24
 
 
 def free_port() -> int:
@@ -107,13 +108,13 @@ def start_server(kind: str, env: dict, port: int | None = None) -> Process:
 
 
 def start_worker(env: dict, calls_file: Path) -> Process:
-    """The instrumented Celery worker of bench/worker.py: threads, so that many tickers sleep at once
-    in one process, consuming no queue until told to (see `consume`)."""
+    """The instrumented Celery worker of bench/worker.py, prefork as in production, consuming no
+    queue until told to (see run.Bench.release)."""
     worker = Process(
         "worker",
         [
-            sys.executable, "bench/worker.py", "worker", "--pool", "threads",
-            "--concurrency", str(WORKER_THREADS), "--queues", "bench.idle", "--hostname", "bench@%h",
+            sys.executable, "bench/worker.py", "worker", "--pool", "prefork",
+            "--concurrency", str(WORKER_PROCESSES), "--queues", "bench.idle", "--hostname", "bench@%h",
             "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
         ],
         {**env, "BENCH_CALLS_FILE": str(calls_file)},
