@@ -1,9 +1,12 @@
 """Writes: create, start, advance, finish, cancel and retry a task, each as one persisted event."""
 
+import json
 import logging
 import uuid
 from contextlib import nullcontext
+from copy import copy
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -30,7 +33,13 @@ class TaskStateConflict(Exception):
 
 
 def _record_event(
-    *, task_id: uuid.UUID, event_type: EventType, allowed_from: tuple, increment: tuple = (), **changes
+    *,
+    task_id: uuid.UUID,
+    event_type: EventType,
+    allowed_from: tuple,
+    increment: tuple = (),
+    attempt: int | None = None,
+    **changes,
 ) -> Task:
     """Apply `changes` (and add one to each field named in `increment`) to the task and persist
     them as its next event, atomically.
@@ -44,6 +53,7 @@ def _record_event(
             task_id,
             allowed_from,
             increment=("last_seq", *increment),
+            attempt=attempt,
             changes={"updated_at": timezone.now(), **changes},
         )
         if task is None:
@@ -58,11 +68,14 @@ def _record_event(
     return task
 
 
-def _task_update_returning(task_id, allowed_from: tuple, *, increment: tuple, changes: dict) -> Task | None:
+def _task_update_returning(
+    task_id, allowed_from: tuple, *, increment: tuple, changes: dict, attempt: int | None = None
+) -> Task | None:
     """UPDATE … RETURNING: the task as the statement left it, or None when it is not in
-    `allowed_from`. One round trip to the database instead of an UPDATE and a SELECT: an event's
-    latency is mostly round trips (see the README's "Performance"). PostgreSQL and SQLite 3.35+
-    both have RETURNING; Django's update() does not use it, so the statement is written here."""
+    `allowed_from` (or, with `attempt`, runs another attempt). One round trip to the database
+    instead of an UPDATE and a SELECT: an event's latency is mostly round trips (see the README's
+    "Performance"). PostgreSQL and SQLite 3.35+ both have RETURNING; Django's update() does not
+    use it, so the statement is written here."""
     quote = connection.ops.quote_name
     meta = Task._meta
     assignments = [
@@ -81,6 +94,9 @@ def _task_update_returning(task_id, allowed_from: tuple, *, increment: tuple, ch
         f"({', '.join(['%s'] * len(allowed_from))}) RETURNING {columns}"
     )
     params += [meta.pk.get_db_prep_value(uuid.UUID(str(task_id)), connection), *allowed_from]
+    if attempt is not None:
+        sql = sql.replace(" RETURNING ", f" AND {quote(meta.get_field('attempt').column)} = %s RETURNING ", 1)
+        params.append(attempt)
     # raw() runs the statement once and converts each column as a query would (JSON, dates).
     return next(iter(Task.objects.raw(sql, params)), None)
 
@@ -220,6 +236,89 @@ def task_progress(
         message=message,
     )
     return task.cancel_requested
+
+
+def task_progress_in_run(
+    *, run: Task, progress: float, current: int | None, total: int | None, message: str
+) -> bool:
+    """task_progress for the reporter of one run, where `run` is the task as task_start left it.
+
+    An event's latency is mostly round trips to the database, and task_progress takes four
+    (BEGIN, UPDATE … RETURNING, INSERT, COMMIT). While one attempt runs, only the progress fields
+    change, so the event's payload is known before it is written, but for its seq: on PostgreSQL,
+    one statement takes the next seq and inserts the event, atomically as any single statement is.
+    Its WHERE clause holds the prediction true (still `running`, still this attempt); otherwise
+    it writes nothing and TaskStateConflict is raised. Elsewhere (SQLite, or inside a
+    transaction) the event is written as task_progress writes it, with the same condition.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _record_event(
+            task_id=run.id,
+            event_type=EventType.PROGRESS,
+            allowed_from=(TaskStatus.RUNNING,),
+            attempt=run.attempt,
+            progress=progress,
+            current=current,
+            total=total,
+            message=message,
+        ).cancel_requested
+    now = timezone.now()
+    predicted = copy(run)
+    predicted.progress, predicted.current, predicted.total, predicted.message = (
+        progress,
+        current,
+        total,
+        message,
+    )
+    payload = messages.event_payload(predicted, EventType.PROGRESS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _progress_in_run_sql(),
+            {
+                "id": str(run.id), "attempt": run.attempt, "running": TaskStatus.RUNNING, "now": now,
+                "progress": progress, "current": current, "total": total, "message": message,
+                "type": EventType.PROGRESS, "payload": json.dumps(payload),
+            },
+        )  # fmt: skip
+        row = cursor.fetchone()
+    if row is None:
+        raise TaskStateConflict(f"task {run.id} is no longer running attempt {run.attempt}")
+    seq, cancel_requested = row
+    if seq % settings.TASKPULSE_EVENTS_KEPT_PER_TASK == 0:
+        predicted.last_seq = seq
+        _events_prune_beyond_kept(task=predicted)
+    broadcast.publish_task_event(run.id, messages.event_message({**payload, "seq": seq}, now))
+    metrics.EVENTS_PERSISTED.labels(EventType.PROGRESS).inc()
+    return cancel_requested
+
+
+@cache
+def _progress_in_run_sql() -> str:
+    quote = connection.ops.quote_name
+    task, event = Task._meta, TaskEvent._meta
+
+    def column(meta, name):
+        return quote(meta.get_field(name).column)
+
+    return f"""
+        WITH task AS (
+            UPDATE {quote(task.db_table)}
+            SET {column(task, "last_seq")} = {column(task, "last_seq")} + 1,
+                {column(task, "updated_at")} = %(now)s, {column(task, "progress")} = %(progress)s,
+                {column(task, "current")} = %(current)s, {column(task, "total")} = %(total)s,
+                {column(task, "message")} = %(message)s
+            WHERE {column(task, "id")} = %(id)s AND {column(task, "status")} = %(running)s
+                AND {column(task, "attempt")} = %(attempt)s
+            RETURNING {column(task, "id")} AS id, {column(task, "last_seq")} AS seq,
+                {column(task, "cancel_requested")} AS cancel_requested
+        ), event AS (
+            INSERT INTO {quote(event.db_table)} ({column(event, "task")}, {column(event, "seq")},
+                {column(event, "type")}, {column(event, "payload")}, {column(event, "created_at")})
+            SELECT id, seq, %(type)s, jsonb_set(%(payload)s::jsonb, '{{seq}}', to_jsonb(seq)), %(now)s
+            FROM task
+        )
+        SELECT seq, cancel_requested FROM task
+    """
 
 
 def _finish(*, task_id: uuid.UUID, status: TaskStatus, allowed_from: tuple = _ACTIVE, **changes) -> Task:

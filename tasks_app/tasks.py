@@ -26,7 +26,7 @@ def run_task(self, task_id: str) -> None:
     # The limit the message was sent with (services._enqueue), which is what the worker enforces.
     _hard, soft_limit = self.request.timelimit or (None, None)
     try:
-        _run_work(task, ProgressReporter(task.id), time_limit=soft_limit)
+        _run_work(task, ProgressReporter(task.id, run=task), time_limit=soft_limit)
     except services.TaskStateConflict:
         logger.warning("Task %s was deleted or ended elsewhere while it ran; its work stopped", task.id)
 

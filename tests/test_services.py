@@ -1,7 +1,7 @@
 import pytest
 
-from tasks_app import services
-from tasks_app.models import Task, TaskEvent, TaskStatus
+from tasks_app import broadcast, messages, services
+from tasks_app.models import EventType, Task, TaskEvent, TaskStatus
 from tasks_app.tasks import run_task
 from tasks_app.work.base import InvalidTaskInput
 
@@ -150,3 +150,67 @@ def test_cancelling_a_pending_task_revokes_its_message_after_commit(
         services.task_cancel(task_id=task.id)
 
     assert revoked == [str(task.id)]
+
+
+@pytest.fixture
+def published(monkeypatch) -> list[dict]:
+    messages_sent = []
+    monkeypatch.setattr(
+        broadcast, "publish_task_event", lambda task_id, message: messages_sent.append(message)
+    )
+    return messages_sent
+
+
+@pytest.fixture
+def run(transactional_db, create_task, published) -> Task:
+    """A started task, outside any transaction, as a worker's reporter sees it."""
+    return services.task_start(task_id=create_task("ticker", TICKER).id)
+
+
+def test_an_update_in_a_run_writes_and_publishes_the_event_task_progress_would(run, published):
+    services.task_progress_in_run(run=run, progress=40.0, current=4, total=10, message="four of ten")
+
+    task = Task.objects.get(pk=run.id)
+    event = TaskEvent.objects.get(task=task, seq=task.last_seq)
+    assert task.last_seq == run.last_seq + 1
+    assert (task.progress, task.current, task.total, task.message) == (40.0, 4, 10, "four of ten")
+    assert event.payload == messages.event_payload(task, EventType.PROGRESS)
+    assert published[-1] == messages.event_message(event.payload, event.created_at)
+
+
+def test_an_update_in_a_run_says_when_cancellation_was_asked_for(run):
+    assert services.task_progress_in_run(run=run, progress=1.0, current=None, total=None, message="") is False
+    services.task_cancel(task_id=run.id)
+
+    assert services.task_progress_in_run(run=run, progress=2.0, current=None, total=None, message="") is True
+
+
+def test_an_update_from_an_attempt_that_is_no_longer_running_writes_nothing(run, published):
+    Task.objects.filter(pk=run.id).update(attempt=run.attempt + 1)  # its worker was presumed dead
+    published_before = len(published)
+
+    with pytest.raises(services.TaskStateConflict):
+        services.task_progress_in_run(run=run, progress=50.0, current=None, total=None, message="zombie")
+
+    assert Task.objects.get(pk=run.id).last_seq == run.last_seq
+    assert len(published) == published_before
+
+
+def test_inside_a_transaction_an_update_in_a_run_still_refuses_an_earlier_attempt(create_task):
+    started = services.task_start(task_id=create_task("ticker", TICKER).id)
+    Task.objects.filter(pk=started.id).update(attempt=started.attempt + 1)
+
+    with pytest.raises(services.TaskStateConflict):
+        services.task_progress_in_run(run=started, progress=50.0, current=None, total=None, message="")
+
+
+def test_updates_in_a_run_keep_only_the_newest_events(run, settings):
+    settings.TASKPULSE_EVENTS_KEPT_PER_TASK = 5
+
+    for percent in range(1, 13):
+        services.task_progress_in_run(run=run, progress=float(percent), current=None, total=None, message="")
+
+    last_seq = Task.objects.get(pk=run.id).last_seq
+    kept = list(TaskEvent.objects.filter(task_id=run.id).order_by("seq").values_list("seq", flat=True))
+    pruned_at = last_seq - last_seq % 5
+    assert kept == list(range(pruned_at - 4, last_seq + 1))

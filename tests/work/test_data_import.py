@@ -81,7 +81,7 @@ def test_an_import_cancelled_midway_leaves_nothing_behind(create_task, upload, m
     settings.TASKPULSE_PROGRESS_EVENTS_PER_SECOND = 1_000_000  # every batch reports
     content = "name,email,age\n" + "".join(f"P{i},p{i}@example.org,{i}\n" for i in range(2000))
     task = create_task("data_import", {"columns": COLUMNS}, file=upload("people.csv", content))
-    real_progress = services.task_progress
+    real_progress = services.task_progress_in_run
     calls = []
 
     def progress_then_cancel(**kwargs):
@@ -90,7 +90,7 @@ def test_an_import_cancelled_midway_leaves_nothing_behind(create_task, upload, m
             services.task_cancel(task_id=task.id)
         return real_progress(**kwargs)
 
-    monkeypatch.setattr(services, "task_progress", progress_then_cancel)
+    monkeypatch.setattr(services, "task_progress_in_run", progress_then_cancel)
 
     run_task(str(task.id))
 
