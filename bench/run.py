@@ -252,7 +252,8 @@ def join_latencies(calls_file: Path, records_file: Path, task_ids: set[str]):
 def start_profile(process: stack.Process, seconds: float, name: str) -> subprocess.Popen:
     """py-spy, sampling a process under load into collapsed stacks. A worker is sampled in its
     pool's processes, waits included (--idle): waiting on the database and Redis is its time."""
-    command = ["py-spy", "record", "--pid", str(process.pid), "--duration", str(max(1, int(seconds))),
+    py_spy = str(Path(sys.executable).parent / "py-spy")
+    command = [py_spy, "record", "--pid", str(process.pid), "--duration", str(max(1, int(seconds))),
                "--format", "raw", "--output", name, "--nonblocking", "--rate", "200"]  # fmt: skip
     if name.endswith("-worker.txt"):
         command += ["--idle", "--subprocesses"]

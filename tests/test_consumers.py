@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels import consumer as consumer_module
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
@@ -282,3 +283,25 @@ def test_an_event_the_channel_layer_dropped_is_filled_in_from_history(task, user
     received = async_to_sync(scenario)()
 
     assert [(message["type"], message["seq"]) for message in received] == [("progress", 2), ("complete", 3)]
+
+
+def test_a_published_event_reaches_the_socket_without_a_thread_hop(task, user, monkeypatch):
+    hops = []
+    real_close_old_connections = consumer_module.aclose_old_connections
+
+    async def counted():
+        hops.append(True)
+        await real_close_old_connections()
+
+    monkeypatch.setattr(consumer_module, "aclose_old_connections", counted)
+
+    async def scenario():
+        socket = await open_socket(path_of(task.id), user)
+        await socket.receive_json_from(TIMEOUT)
+        await database_sync_to_async(services.task_start)(task_id=task.id)
+        received = await socket.receive_json_from(TIMEOUT)
+        await socket.disconnect()
+        return received
+
+    assert async_to_sync(scenario)()["status"] == "running"
+    assert hops == []
