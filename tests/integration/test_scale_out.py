@@ -13,6 +13,8 @@ import redis
 import requests
 from channels_redis.utils import _consistent_hash
 
+from django.conf import settings
+
 from tasks_app.broadcast import task_group
 from tasks_app.models import Task, TaskStatus
 from tests.integration.follower import ResumingFollower
@@ -166,9 +168,7 @@ def test_killing_a_server_and_a_worker_mid_task_loses_no_event_for_any_client(cl
     assert first.attempt == 2, "the killed worker's task ran again on the other worker"
     for task_id in task_ids:
         group = task_group(task_id)
-        assert groups_while_live.get(group) == _consistent_hash(group, len(shards)), (
-            f"{group} lived on the shard its name hashes to"
-        )
+        assert groups_while_live.get(group) == shard_of(group, len(shards)), f"{group} lived on its shard"
 
 
 def test_a_rolling_restart_drains_a_server_and_lets_a_worker_finish_its_task(cluster):
@@ -192,18 +192,35 @@ def submit_until_groups_hash_to_every_shard(http, shard_count: int) -> list[str]
     """Three tasks, and more while their groups all hash to one shard (task ids are random), so that
     the test always sees groups spread over every shard."""
     task_ids = submit(http, 3)
-    while len({_consistent_hash(task_group(task_id), shard_count) for task_id in task_ids}) < shard_count:
+    while len({shard_of(task_group(task_id), shard_count) for task_id in task_ids}) < shard_count:
         assert len(task_ids) < 12, "random task ids kept hashing to a single shard"
         task_ids += submit(http, 1)
     return task_ids
 
 
+def shard_of(group: str, shard_count: int) -> int:
+    """The shard channels-redis puts a group on: the core layer hashes the group's name, the
+    pub/sub layer the name of the Redis channel it publishes the group on."""
+    hashed = group if settings.CHANNEL_LAYER_KIND == "core" else f"asgi__group__{group}"
+    return _consistent_hash(hashed, shard_count)
+
+
 def groups_on_shards(shards: list[Process]) -> dict[str, int]:
-    """Which shard holds each channel layer group right now."""
+    """Which shard holds each channel layer group right now: a sorted set of members (core), or
+    a Redis channel that servers subscribe to (pub/sub)."""
     found = {}
     for index, shard in enumerate(shards):
-        for key in redis.Redis.from_url(shard.url).scan_iter(match="asgi:group:*"):
-            found[key.decode().removeprefix("asgi:group:")] = index
+        client = redis.Redis.from_url(shard.url)
+        if settings.CHANNEL_LAYER_KIND == "core":
+            names = [
+                key.decode().removeprefix("asgi:group:") for key in client.scan_iter(match="asgi:group:*")
+            ]
+        else:
+            names = [
+                name.decode().removeprefix("asgi__group__")
+                for name in client.pubsub_channels("asgi__group__*")
+            ]
+        found.update(dict.fromkeys(names, index))
     return found
 
 
