@@ -1,17 +1,22 @@
-"""The channel layer under a crowd: more concurrent commands than its pool has connections."""
+"""The core channel layer (CHANNEL_LAYER_KIND=core) under a crowd: more concurrent commands than
+its pool has connections."""
 
 import asyncio
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+
+from django.conf import settings
 
 from tasks_app import broadcast
+from tasks_app.channel_layer import RedisChannelLayer
 
 CROWD = 500  # five times the pool's connections
 
 
 def test_a_crowd_joining_and_leaving_at_once_waits_for_connections_instead_of_failing():
-    layer = get_channel_layer()
+    layer = RedisChannelLayer(
+        hosts=[{"address": settings.REDIS_URL, "socket_timeout": None, "max_connections": 100}]
+    )
     group = broadcast.task_group("00000000-0000-4000-8000-00000000c0de")
 
     async def crowd():
