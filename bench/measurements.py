@@ -148,7 +148,7 @@ def fanout(bench, sizes, daphne, polling) -> None:
 def engines(bench, sizes) -> None:
     """Uvicorn against Daphne, and channels-redis's pub/sub layer against its core layer."""
     clients = sizes.clients[-1]
-    for kind, layer in (("daphne", "core"), ("uvicorn", "core"), ("daphne", "pubsub")):
+    for kind, layer in (("daphne", "core"), ("uvicorn", "core"), ("daphne", "pubsub"), ("uvicorn", "pubsub")):
         bench.start_worker(layer)
         server = bench.server(kind, layer)
         try:
