@@ -97,7 +97,9 @@ def start_server(kind: str, env: dict, port: int | None = None) -> Process:
         ],
         "polling": [
             sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-            "bench.polling_server:application",
+            # Its consumers read the database on every connect, in one thread: a crowd of 1,000
+            # waits its turn longer than Daphne's 5 s default allows a handshake.
+            "--websocket_connect_timeout", "120", "bench.polling_server:application",
         ],
     }  # fmt: skip
     server = Process(f"server-{kind}", commands[kind], env)

@@ -120,13 +120,11 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'taskpulse.sqlite3'}"
-# 0: a connection per request or consumer call, closed after it. Under ASGI each request runs in a
-# thread of its own, so a kept connection is never reused and piles up until PostgreSQL refuses
-# more (the benchmark's HTTP pollers hit "too many clients" within seconds at 60); Django's docs
-# say to disable persistent connections with ASGI. A Celery worker may set it (one thread reuses it).
+# Seconds a connection is kept for reuse. The consumers' shared database thread reuses it; HTTP
+# requests close theirs when done, whatever this says (see tasks_app/db_connections.py).
 DATABASES = {
     "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=_env_number("DATABASE_CONN_MAX_AGE", 0, int), conn_health_checks=True
+        DATABASE_URL, conn_max_age=_env_number("DATABASE_CONN_MAX_AGE", 60, int), conn_health_checks=True
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

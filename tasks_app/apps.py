@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class TasksAppConfig(AppConfig):
     name = "tasks_app"
     verbose_name = "Tasks"
+
+    def ready(self) -> None:
+        from tasks_app import db_connections
+
+        db_connections.connect()
