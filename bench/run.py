@@ -146,15 +146,15 @@ class Bench:
         }
         idle = None
         if idle_clients:
-            idle = self.load(
-                {
-                    "mode": "idle",
-                    "base_url": server.base_url,
-                    "path": "/ws/tasks/{task_id}/",
-                    "task_ids": [str(self.still.id)],
-                    "steps": [idle_clients],
-                }
-            )
+            # Clients of the same design on a task that never moves: they cost what that design
+            # costs while nothing happens (a poll each interval, or nothing at all).
+            still = {"base_url": server.base_url, "task_ids": [str(self.still.id)]}
+            if mode == "poll-http":
+                idle_plan = {**still, "mode": "poll-http", "clients": idle_clients, "interval": 0.5,
+                             "duration": seconds * 6 + 60}  # fmt: skip
+            else:
+                idle_plan = {**still, "mode": "idle", "path": path, "steps": [idle_clients]}
+            idle = self.load(idle_plan)
             idle.wait_ready()
         run = self.load(plan)
         run.wait_ready()
@@ -168,12 +168,12 @@ class Bench:
         if measure_database:
             time.sleep(min(2.0, seconds / 4))
             database = database_rate(seconds / 2)
-        summary = run.finish(timeout=seconds * 4 + 120)
+        summary = run.finish(timeout=seconds * 6 + 300)
         elapsed = time.time() - started
         cpu = 100 * (server.cpu_seconds() - cpu_before) / elapsed
         self.hold()
         if idle is not None:
-            idle.finish()
+            idle.process.popen.terminate() if mode == "poll-http" else idle.finish()
         if spy:
             spy.wait()
         latencies, delivered, window = join_latencies(self.calls_file, run.records, set(task_ids))
