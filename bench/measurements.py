@@ -34,6 +34,17 @@ POLL = {"mode": "follow", "path": "/ws/poll/{task_id}/"}
 HTTP_POLL = {"mode": "poll-http"}
 
 
+def profiles(bench, sizes, daphne) -> None:
+    """py-spy samples of the worker while tickers report, and of the server under fan-out, in runs
+    of their own: sampling two dozen worker processes slows them, so no reported figure comes
+    from a profiled run."""
+    out = bench.options.out
+    bench.follow(label="profile worker", server=daphne, clients=sizes.tasks, tasks=sizes.tasks,
+                 seconds=sizes.seconds, profile=str(out / "profile-latency-worker.txt"))  # fmt: skip
+    bench.follow(label="profile server", server=daphne, clients=sizes.fanout, tasks=1,
+                 seconds=sizes.seconds / 2, profile=str(out / "profile-fanout.txt"))  # fmt: skip
+
+
 def run_all(bench) -> None:
     sizes = SMOKE if bench.smoke else FULL
     bench.sizes = sizes
@@ -43,6 +54,8 @@ def run_all(bench) -> None:
         latency(bench, sizes, daphne, polling)
         fanout(bench, sizes, daphne, polling)
         database(bench, sizes, daphne, polling)
+        if bench.options.profile:
+            profiles(bench, sizes, daphne)
     finally:
         polling.stop()
         daphne.stop()
@@ -89,8 +102,7 @@ def latency(bench, sizes, daphne, polling) -> None:
         watching = clients if clients == sizes.clients[0] else sizes.tasks
         common = {"clients": watching, "tasks": sizes.tasks, "seconds": sizes.seconds,
                   "idle_clients": clients - watching}  # fmt: skip
-        profile = str(bench.options.out / "profile-latency-worker.txt") if bench.options.profile else None
-        ours = bench.follow(label=f"events, {clients}", server=daphne, profile=profile, **common)
+        ours = bench.follow(label=f"events, {clients}", server=daphne, **common)
         db = bench.follow(label=f"db-poll, {clients}", server=polling, **POLL, **common)
         http = bench.follow(label=f"http-poll, {clients}", server=daphne, **HTTP_POLL, **common)
         extra = (
@@ -120,8 +132,7 @@ def fanout(bench, sizes, daphne, polling) -> None:
     # 10,000 messages/s asked of one server process: more than it delivers, so this measures
     # its most, and the latency of a backlog.
     common = {"clients": sizes.fanout, "tasks": 1, "seconds": sizes.seconds / 2}
-    profile = str(bench.options.out / "profile-fanout.txt") if bench.options.profile else None
-    ours = bench.follow(label="fan-out", server=daphne, profile=profile, **common)
+    ours = bench.follow(label="fan-out", server=daphne, **common)
     db = bench.follow(label="fan-out db-poll", server=polling, **POLL, **common)
     http = bench.follow(label="fan-out http-poll", server=daphne, **HTTP_POLL, **common)
     for design, result in (("Taskpulse (events)", ours), ("DB-polling consumer", db), ("HTTP polling", http)):
