@@ -87,16 +87,19 @@ def _task_update_returning(
         field = meta.get_field(name)
         assignments.append(f"{quote(field.column)} = %s")
         params.append(field.get_db_prep_save(value, connection))
+    conditions = [
+        f"{quote(meta.pk.column)} = %s",
+        f"{quote(meta.get_field('status').column)} IN ({', '.join(['%s'] * len(allowed_from))})",
+    ]
+    params += [meta.pk.get_db_prep_value(uuid.UUID(str(task_id)), connection), *allowed_from]
+    if attempt is not None:
+        conditions.append(f"{quote(meta.get_field('attempt').column)} = %s")
+        params.append(attempt)
     columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
-        f"WHERE {quote(meta.pk.column)} = %s AND {quote(meta.get_field('status').column)} IN "
-        f"({', '.join(['%s'] * len(allowed_from))}) RETURNING {columns}"
+        f"WHERE {' AND '.join(conditions)} RETURNING {columns}"
     )
-    params += [meta.pk.get_db_prep_value(uuid.UUID(str(task_id)), connection), *allowed_from]
-    if attempt is not None:
-        sql = sql.replace(" RETURNING ", f" AND {quote(meta.get_field('attempt').column)} = %s RETURNING ", 1)
-        params.append(attempt)
     # raw() runs the statement once and converts each column as a query would (JSON, dates).
     return next(iter(Task.objects.raw(sql, params)), None)
 
