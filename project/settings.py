@@ -168,6 +168,10 @@ TASKPULSE_HEARTBEAT_SECONDS = _env_number("TASKPULSE_HEARTBEAT_SECONDS", 25.0, f
 TASKPULSE_STREAM_MAX_SUBSCRIPTIONS = _env_number("TASKPULSE_STREAM_MAX_SUBSCRIPTIONS", 100, int)
 TASKPULSE_WS_PING_INTERVAL = _env_number("TASKPULSE_WS_PING_INTERVAL", 20, int)
 TASKPULSE_WS_PING_TIMEOUT = _env_number("TASKPULSE_WS_PING_TIMEOUT", 30, int)
+# How long a WebSocket handshake may take, from the TCP connection to the consumer's accept. After
+# a restart every client reconnects at once and the last ones wait their turn: Daphne's 5 s
+# dropped them (1006), and each retry cost the server a handshake again (bin/bench).
+TASKPULSE_WS_HANDSHAKE_TIMEOUT = _env_number("TASKPULSE_WS_HANDSHAKE_TIMEOUT", 20, int)
 # The longest a WebSocket may live. Group membership must not expire before it does, or a
 # long-lived socket would silently stop receiving its task's events.
 TASKPULSE_WEBSOCKET_TIMEOUT = _env_number("TASKPULSE_WEBSOCKET_TIMEOUT", 86400, int)
