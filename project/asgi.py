@@ -2,7 +2,6 @@
 
 import os
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 
 from django.core.asgi import get_asgi_application
@@ -11,14 +10,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 # Django must be set up before the routing imports consumers, which import models.
 django_asgi_app = get_asgi_application()
 
-from tasks_app.auth import HandshakeAuthMiddleware  # noqa: E402
+from tasks_app.auth import websocket_auth_stack  # noqa: E402
 from tasks_app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # The session user is resolved first; HandshakeAuthMiddleware then checks the Origin and
-        # lets an API token take the session's place.
-        "websocket": AuthMiddlewareStack(HandshakeAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        # The session user is resolved first; then the Origin is checked, and an API token may
+        # take the session's place.
+        "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
     }
 )

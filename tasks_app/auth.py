@@ -12,7 +12,8 @@ from inspect import iscoroutinefunction
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
+from channels.auth import AuthMiddleware, get_user
+from channels.sessions import SessionMiddlewareStack
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -21,6 +22,7 @@ from django.http.request import split_domain_port, validate_host
 from django.utils.decorators import sync_and_async_middleware
 
 from tasks_app import api_tokens, metrics
+from tasks_app.db_connections import consumer_database
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +79,22 @@ def request_credentials(request: HttpRequest, user) -> Credentials:
     return Credentials(method="session", user_id=user.pk, session_key=request.session.session_key)
 
 
+class SessionUserMiddleware(AuthMiddleware):
+    """Channels' AuthMiddleware, resolving the session's user on the consumers' database threads
+    (see db_connections.py) rather than on Channels' one thread."""
+
+    async def resolve_scope(self, scope):
+        scope["user"]._wrapped = await consumer_database(get_user.__wrapped__)(scope)
+
+
+def websocket_auth_stack(inner):
+    """The session (cookie), its user, then the token and Origin checks, around `inner`."""
+    return SessionMiddlewareStack(SessionUserMiddleware(HandshakeAuthMiddleware(inner)))
+
+
 class HandshakeAuthMiddleware:
-    """ASGI middleware for WebSockets, inside Channels' AuthMiddlewareStack (which resolves the
-    session user first). A token, in `Authorization: Bearer` or the subprotocol `bearer.<token>`,
+    """ASGI middleware for WebSockets, inside SessionUserMiddleware (which resolves the session
+    user first). A token, in `Authorization: Bearer` or the subprotocol `bearer.<token>`,
     replaces the session user, and an invalid one leaves the connection unauthenticated (4401)
     rather than falling back to the session. A foreign Origin, or none with the session, is
     accepted and closed at once with 1008, which a browser can see and a refused handshake it
@@ -95,7 +110,7 @@ class HandshakeAuthMiddleware:
         }
         token, subprotocol = _websocket_token(headers.get("authorization"), scope.get("subprotocols", []))
         if token is not None:
-            record = await database_sync_to_async(api_tokens.api_token_use)(token=token)
+            record = await consumer_database(api_tokens.api_token_use)(token=token)
             scope["user"] = record.user if record is not None else AnonymousUser()
             scope["credentials"] = Credentials(
                 method="token",

@@ -3,10 +3,10 @@
 import asyncio
 import json
 import logging
+from collections import OrderedDict
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from tasks_app import (
     metrics,
     selectors,
 )
+from tasks_app.db_connections import consumer_database
 from tasks_app.follow import TaskFollower
 from tasks_app.rate_limit import TokenBucket
 
@@ -32,20 +33,26 @@ CLOSE_TOO_MANY = 4429
 
 
 _EVENT_TYPES = ("progress", "complete")
-_last_event: tuple[tuple | None, str] = (None, "")
+# Enough for every event of a few hundred tasks: a storm of resumes replays the same recent events
+# of a task to every socket following it.
+_ENCODED_EVENTS_KEPT = 4096
+_encoded_events: OrderedDict[tuple, str] = OrderedDict()
 
 
 def _encoded(message: dict) -> str:
-    """The message's JSON text. A task event (a persisted event: the same task and seq is the same
-    message) is encoded once for consecutive sends, so a fan-out to 1,000 sockets of a process
-    encodes it once instead of 1,000 times. The consumers of a process share one event loop."""
-    global _last_event
+    """The message's JSON text. A task event is a persisted event, so the same task and seq is
+    the same message: it is encoded once for the whole process, whether a fan-out sends it to
+    1,000 sockets or 1,000 resuming sockets are sent it from history. The consumers of a process
+    share one event loop, so the cache needs no lock."""
     if message["type"] not in _EVENT_TYPES:
         return json.dumps(message)
     key = (message["task_id"], message["seq"])
-    if _last_event[0] != key:
-        _last_event = (key, json.dumps(message))
-    return _last_event[1]
+    text = _encoded_events.get(key)
+    if text is None:
+        text = _encoded_events[key] = json.dumps(message)
+        if len(_encoded_events) > _ENCODED_EVENTS_KEPT:
+            _encoded_events.popitem(last=False)
+    return text
 
 
 class ProtocolConsumer(AsyncWebsocketConsumer):
@@ -65,7 +72,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         # Channels closes stale database connections before every handler, through a thread of
         # its own: a thread hop per message. With one task fanned out to 1,000 sockets that was
         # 30 % of the server's CPU (py-spy, bench/run.py). Every database call here goes through
-        # database_sync_to_async, which closes stale connections around the call itself.
+        # db_connections.consumer_database, which closes stale connections around the call itself.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -210,7 +217,7 @@ class TaskConsumer(ProtocolConsumer):
         user = await self.accept_user()
         if user is None:
             return
-        task = await database_sync_to_async(selectors.task_visible_to)(
+        task = await consumer_database(selectors.task_visible_to)(
             user=user, task_id=self.scope["url_route"]["kwargs"]["task_id"]
         )
         if task is None:
@@ -235,7 +242,7 @@ class TaskConsumer(ProtocolConsumer):
             raise client_messages.ProtocolError(
                 "unknown_type", f"{message_type} is for the multiplexed stream, /ws/stream/."
             )
-        task = await database_sync_to_async(selectors.task_visible_to)(
+        task = await consumer_database(selectors.task_visible_to)(
             user=self.scope["user"], task_id=self.follower.task_id
         )
         if task is None:  # deleted while this socket was open
@@ -334,9 +341,7 @@ class StreamConsumer(ProtocolConsumer):
             await self.channel_layer.group_discard(broadcast.task_group(task_id), self.channel_name)
 
     async def _visible_task(self, task_id: str):
-        task = await database_sync_to_async(selectors.task_visible_to)(
-            user=self.scope["user"], task_id=task_id
-        )
+        task = await consumer_database(selectors.task_visible_to)(user=self.scope["user"], task_id=task_id)
         if task is None:
             raise client_messages.ProtocolError("not_found", "No such task.", {"task_id": task_id})
         return task

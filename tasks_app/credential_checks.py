@@ -11,8 +11,6 @@ import logging
 import weakref
 from collections.abc import Iterable
 
-from channels.db import database_sync_to_async
-
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
@@ -21,6 +19,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
 from tasks_app.auth import Credentials
+from tasks_app.db_connections import consumer_database
 from tasks_app.models import ApiToken
 
 logger = logging.getLogger(__name__)
@@ -107,7 +106,7 @@ class CredentialWatch:
         entries = list(self._open.items())
         if not entries:
             return
-        outcomes = await database_sync_to_async(credentials_still_valid)(
+        outcomes = await consumer_database(credentials_still_valid)(
             [credentials for _, credentials in entries]
         )
         await self._tell(

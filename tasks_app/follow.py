@@ -3,9 +3,8 @@ is sent twice, nothing is skipped, and the client knows when the task has finish
 
 import uuid
 
-from channels.db import database_sync_to_async
-
 from tasks_app import resume
+from tasks_app.db_connections import consumer_database
 from tasks_app.models import TERMINAL_STATUSES
 
 
@@ -45,4 +44,4 @@ class TaskFollower:
 
 
 async def _opening_messages(task_id: uuid.UUID, last_seq: str | None) -> list[dict]:
-    return await database_sync_to_async(resume.opening_messages)(task_id=task_id, last_seq=last_seq)
+    return await consumer_database(resume.opening_messages)(task_id=task_id, last_seq=last_seq)

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tasks_app import services
+from tasks_app import db_connections, services
 from tasks_app.models import Task
 from tests.processes import PASSWORD
 
@@ -25,6 +25,14 @@ def pytest_sessionstart(session) -> None:
         "sqlite3"
     ):
         pytest.exit("REQUIRE_SERVICES=1 but the tests would run on SQLite; set DATABASE_URL.", returncode=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def consumer_connections_closed_at_the_end(django_db_setup, django_db_blocker):
+    """The consumers' database threads keep their connections; the test database cannot be
+    dropped while they do."""
+    yield
+    db_connections.close_consumer_connections()
 
 
 @pytest.fixture(autouse=True)
