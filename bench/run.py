@@ -97,11 +97,13 @@ class Bench:
     def _worker_answers(self) -> bool:
         return bool(app.control.ping(destination=[WORKER_NAME], timeout=0.5))
 
-    def tickers(self, count: int, seconds: float) -> list[str]:
-        """Ticker tasks, queued; the worker takes them only once `release()` is called, after the
-        clients are in place."""
-        steps = max(2, int(seconds * EVENTS_PER_TASK_PER_SECOND))
-        params = {"steps": steps, "interval": 1 / EVENTS_PER_TASK_PER_SECOND}
+    def tickers(
+        self, count: int, seconds: float, per_second: float = EVENTS_PER_TASK_PER_SECOND
+    ) -> list[str]:
+        """Ticker tasks of `per_second` events, queued; the worker takes them only once `release()`
+        is called, after the clients are in place."""
+        steps = max(2, int(seconds * per_second))
+        params = {"steps": steps, "interval": 1 / per_second}
         return [
             str(services.task_create(owner=self.user, kind="ticker", params=params).id) for _ in range(count)
         ]

@@ -21,9 +21,10 @@ def opening_messages(*, task_id: uuid.UUID, last_seq: str | None) -> list[dict]:
         return [messages.snapshot(task, recovered=False)]
     if after < 0 or after > task.last_seq:
         return [messages.snapshot(task, recovered=False)]
-    events = list(selectors.events_after(task=task, seq=after))
-    first_kept = events[0].seq if events else task.last_seq + 1
+    # Rows, not model instances: a storm of resuming sockets reads tens of thousands of events.
+    events = list(selectors.events_after(task=task, seq=after).values_list("seq", "payload", "created_at"))
+    first_kept = events[0][0] if events else task.last_seq + 1
     if first_kept != after + 1:
         # The events right after `after` were pruned: a replay would leave a gap.
         return [messages.snapshot(task, recovered=False)]
-    return [messages.event_message(event.payload, event.created_at) for event in events]
+    return [messages.event_message(payload, created_at) for _seq, payload, created_at in events]
