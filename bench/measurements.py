@@ -63,6 +63,8 @@ def run_all(bench) -> None:
         daphne.stop()
     engines(bench, sizes)
     storm(bench, sizes)
+    if bench.options.profile:
+        storm(bench, sizes, profile=str(bench.options.out / "profile-storm.txt"))
     for kind in ("daphne", "uvicorn"):
         capacity(bench, sizes, kind)
     reporter_cost(bench, sizes)
@@ -194,7 +196,7 @@ def engines(bench, sizes) -> None:
     bench.start_worker("core")
 
 
-def storm(bench, sizes) -> None:
+def storm(bench, sizes, profile: str | None = None) -> None:
     """Clients following tasks when their server restarts: how long until all are live again.
 
     The clients follow 20 tasks at the latency test's load, 200 messages/s delivered in all:
@@ -216,9 +218,13 @@ def storm(bench, sizes) -> None:
     stopped = time.time()
     server = stack.start_server("daphne", {**bench.env, "CHANNEL_LAYER_KIND": "core"}, port=port)
     listening = time.time()
+    spy = profile and stack.start_profile(server, sizes.storm_seconds, profile)
     summary = run.finish(timeout=sizes.storm_seconds * 4 + 120)
     bench.hold()
     server.stop()
+    if spy:
+        spy.wait()
+        return  # a profiled run is slower: its figures are not reported
     relive = summary["relive_times"]
     events = sum(task.last_seq for task in Task.objects.filter(pk__in=task_ids))
     lost = sizes.storm - summary["completed"] + summary["gaps"]

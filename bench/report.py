@@ -125,7 +125,7 @@ def chart(bench, path: Path) -> None:
     plt.close(figure)
 
 
-def profile_summary(raw: Path, top: int = 15) -> str:
+def profile_summary(raw: Path, what: str, top: int = 15) -> str:
     """py-spy's collapsed stacks → where the server's samples went: functions by own samples, and
     product or library frames by samples that passed through them."""
     own, through, total = Counter(), Counter(), 0
@@ -142,7 +142,7 @@ def profile_summary(raw: Path, top: int = 15) -> str:
     if not total:
         return "py-spy recorded no samples."
     lines = [
-        f"{total:,} samples of the server under the fan-out load.",
+        f"{total:,} samples of {what}.",
         "",
         "| own samples | function |",
         "|---|---|",
@@ -192,10 +192,14 @@ def write(bench, out: Path) -> None:
         "",
         f"Sizes: {sizes}.",
     ]
-    for name, title in (
-        ("profile-fanout.txt", "Where the server's time goes under fan-out (py-spy)"),
-        ("profile-latency-worker.txt", "Where the worker's time goes while reporting (py-spy)"),
-    ):
+    for name, title, what in (
+        ("profile-fanout.txt", "Where the server's time goes under fan-out (py-spy)",
+         "the server under fan-out"),
+        ("profile-storm.txt", "Where the server's time goes in a connect storm (py-spy)",
+         "the new server while 1,000 clients reconnect"),
+        ("profile-latency-worker.txt", "Where the worker's time goes while reporting (py-spy)",
+         "the worker's processes while tickers report"),
+    ):  # fmt: skip
         if (out / name).exists():
-            parts += ["", f"## {title}", "", profile_summary(out / name)]
+            parts += ["", f"## {title}", "", profile_summary(out / name, what)]
     (out / "results.md").write_text("\n".join(parts) + "\n")

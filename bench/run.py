@@ -163,7 +163,7 @@ class Bench:
         cpu_before = server.cpu_seconds()
         started = time.time()
         self.release()
-        spy = profile and start_profile(
+        spy = profile and stack.start_profile(
             self.worker if profile.endswith("-worker.txt") else server, seconds * 0.8, profile
         )
         database = None
@@ -249,17 +249,6 @@ def join_latencies(calls_file: Path, records_file: Path, task_ids: set[str]):
         first = moment if first is None else min(first, moment)
         last = moment if last is None else max(last, moment)
     return latencies, len(latencies), (last - first) if latencies else 0.0
-
-
-def start_profile(process: stack.Process, seconds: float, name: str) -> subprocess.Popen:
-    """py-spy, sampling a process under load into collapsed stacks. A worker is sampled in its
-    pool's processes, waits included (--idle): waiting on the database and Redis is its time."""
-    py_spy = str(Path(sys.executable).parent / "py-spy")
-    command = [py_spy, "record", "--pid", str(process.pid), "--duration", str(max(1, int(seconds))),
-               "--format", "raw", "--output", name, "--nonblocking", "--rate", "200"]  # fmt: skip
-    if name.endswith("-worker.txt"):
-        command += ["--idle", "--subprocesses"]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main() -> None:
