@@ -109,10 +109,18 @@ class Bench:
         ]
 
     def release(self) -> None:
-        app.control.add_consumer(TICKER_QUEUE, destination=[WORKER_NAME], reply=True)
+        self._control("add_consumer")
 
     def hold(self) -> None:
-        app.control.cancel_consumer(TICKER_QUEUE, destination=[WORKER_NAME], reply=True)
+        self._control("cancel_consumer")
+
+    def _control(self, command: str) -> None:
+        # A broadcast the worker has not answered may not have been applied: two runs hung
+        # waiting on tickers that were never released. Asked again until the worker answers.
+        for _ in range(10):
+            if getattr(app.control, command)(TICKER_QUEUE, destination=[WORKER_NAME], reply=True, timeout=2):
+                return
+        raise RuntimeError(f"the worker did not answer {command} for {TICKER_QUEUE}")
 
     def load(self, plan: dict) -> "LoadRun":
         plan = {"cookie": self.cookie, "patience": 120, **plan}
