@@ -22,6 +22,19 @@ async def open_stream(user):
     return socket
 
 
+async def receive_until(socket, done) -> list[dict]:
+    """Messages until `done(received)` holds: events published by another thread come through
+    the channel layer, and a ping sent meanwhile may be answered before they arrive."""
+    received = []
+    while not done(received):
+        received.append(await socket.receive_json_from(TIMEOUT))
+    return received
+
+
+def progress_seqs(received: list[dict], task) -> list[int]:
+    return [m["seq"] for m in received if m.get("task_id") == str(task.id) and m["type"] == "progress"]
+
+
 async def ping_through(socket) -> list[dict]:
     """Everything the server sent before it answers a ping."""
     await socket.send_json_to({"type": "ping"})
@@ -211,15 +224,17 @@ def test_two_tasks_share_one_stream_each_in_seq_order(create_task, user):
             await socket.send_json_to({"type": "subscribe", "task_id": str(task.id), "last_seq": 0})
         for task in (one, two, one, two):
             await database_sync_to_async(services.task_start)(task_id=task.id)
-        received = await ping_through(socket)
+        received = await receive_until(
+            socket, lambda got: all(3 in progress_seqs(got, t) for t in (one, two))
+        )
+        received += await ping_through(socket)
         await socket.disconnect()
         return received
 
     received = async_to_sync(scenario)()
 
     for task in (one, two):
-        seqs = [m["seq"] for m in received if m.get("task_id") == str(task.id) and m["type"] == "progress"]
-        assert seqs == [1, 2, 3]
+        assert progress_seqs(received, task) == [1, 2, 3]
 
 
 def test_subscribing_to_a_task_already_followed_sends_nothing_twice(create_task, user):
@@ -227,7 +242,8 @@ def test_subscribing_to_a_task_already_followed_sends_nothing_twice(create_task,
         socket = await open_stream(user)
         task = await database_sync_to_async(create_task)("ticker", TICKER)
         await database_sync_to_async(services.task_start)(task_id=task.id)
-        first = await ping_through(socket)
+        first = await receive_until(socket, lambda got: 2 in progress_seqs(got, task))
+        first += await ping_through(socket)
         await socket.send_json_to({"type": "subscribe", "task_id": str(task.id), "last_seq": 1})
         second = await ping_through(socket)
         await socket.disconnect()
