@@ -79,7 +79,8 @@ def test_a_cancelled_pending_task_is_revoked_and_never_runs(http, celery_worker)
 
 class TestWatchTask:
     def test_a_completed_task_exits_0_after_showing_its_progress(self, http, process_env):
-        task_id = submit(http, {"kind": "ticker", "params": {"steps": 5, "interval": 0.4}})
+        # Long enough to outlast the watcher's start (Django's setup) on a busy machine.
+        task_id = submit(http, {"kind": "ticker", "params": {"steps": 5, "interval": 1.0}})
 
         result = watch(process_env, task_id)
 
