@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -47,7 +48,6 @@ from project.celery import app  # noqa: E402
 from tasks_app import services  # noqa: E402
 from tasks_app.models import Task  # noqa: E402
 
-TICKER_QUEUE = "kind.ticker"
 WORKER_NAME = f"bench@{socket.gethostname()}"
 EVENTS_PER_TASK_PER_SECOND = 10  # the reporter's default throttle: every tick is sent
 
@@ -73,6 +73,7 @@ class Bench:
         client = Client()
         client.force_login(user)
         self.cookie = f"sessionid={client.cookies['sessionid'].value}"
+        self._unreleased: list[Task] = []
         self.still = Task.objects.create(owner=user, kind="ticker", params={"steps": 1, "interval": 0})
         self.worker = None
         self.rows: list[report.Row] = []
@@ -100,27 +101,23 @@ class Bench:
     def tickers(
         self, count: int, seconds: float, per_second: float = EVENTS_PER_TASK_PER_SECOND
     ) -> list[str]:
-        """Ticker tasks of `per_second` events, queued; the worker takes them only once `release()`
-        is called, after the clients are in place."""
+        """Ticker tasks of `per_second` events, created but not yet queued: `release()` queues them
+        once the clients are in place, so that every event is measured."""
         steps = max(2, int(seconds * per_second))
         params = {"steps": steps, "interval": 1 / per_second}
-        return [
-            str(services.task_create(owner=self.user, kind="ticker", params=params).id) for _ in range(count)
-        ]
+        with mock.patch.object(services, "_enqueue", self._unreleased.append):
+            return [
+                str(services.task_create(owner=self.user, kind="ticker", params=params).id)
+                for _ in range(count)
+            ]
 
     def release(self) -> None:
-        self._control("add_consumer")
-
-    def hold(self) -> None:
-        self._control("cancel_consumer")
-
-    def _control(self, command: str) -> None:
-        # A broadcast the worker has not answered may not have been applied: two runs hung
-        # waiting on tickers that were never released. Asked again until the worker answers.
-        for _ in range(10):
-            if getattr(app.control, command)(TICKER_QUEUE, destination=[WORKER_NAME], reply=True, timeout=2):
-                return
-        raise RuntimeError(f"the worker did not answer {command} for {TICKER_QUEUE}")
+        # Queued as task_create would have: the worker takes them as it takes any task. (Holding
+        # them in a queue the worker was told to consume later hung two runs: some of the
+        # tickers stayed pending after the worker's add_consumer.)
+        for task in self._unreleased:
+            services._enqueue(task)
+        self._unreleased.clear()
 
     def load(self, plan: dict) -> "LoadRun":
         plan = {"cookie": self.cookie, "patience": 120, **plan}
@@ -181,7 +178,6 @@ class Bench:
         summary = run.finish(timeout=seconds * 6 + 300)
         elapsed = time.time() - started
         cpu = 100 * (server.cpu_seconds() - cpu_before) / elapsed
-        self.hold()
         if idle is not None:
             idle.process.popen.terminate() if mode == "poll-http" else idle.finish()
         if spy:

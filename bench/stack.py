@@ -110,13 +110,13 @@ def start_server(kind: str, env: dict, port: int | None = None) -> Process:
 
 
 def start_worker(env: dict, calls_file: Path) -> Process:
-    """The instrumented Celery worker of bench/worker.py, prefork as in production, consuming no
-    queue until told to (see run.Bench.release)."""
+    """The instrumented Celery worker of bench/worker.py, prefork as in production, on the
+    tickers' queue (run.Bench.release queues them)."""
     worker = Process(
         "worker",
         [
             sys.executable, "bench/worker.py", "worker", "--pool", "prefork",
-            "--concurrency", str(WORKER_PROCESSES), "--queues", "bench.idle", "--hostname", "bench@%h",
+            "--concurrency", str(WORKER_PROCESSES), "--queues", "kind.ticker", "--hostname", "bench@%h",
             "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
         ],
         {**env, "BENCH_CALLS_FILE": str(calls_file)},
