@@ -120,7 +120,7 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'taskpulse.sqlite3'}"
-# Seconds a connection is kept for reuse. The consumers' shared database thread reuses it; HTTP
+# Seconds a connection is kept for reuse. The consumers' database threads reuse theirs; HTTP
 # requests close theirs when done, whatever this says (see tasks_app/db_connections.py).
 DATABASES = {
     "default": dj_database_url.parse(

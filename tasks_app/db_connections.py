@@ -34,7 +34,8 @@ _executor_lock = threading.Lock()
 
 
 def consumer_database(function):
-    """`function`, to be awaited, run in the consumers' database threads (for database_sync_to_async)."""
+    """`function`, to be awaited, run in the consumers' database threads: what Channels'
+    database_sync_to_async is, with these threads instead of its one."""
 
     def call(*args, **kwargs):
         close_old_connections()

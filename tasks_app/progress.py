@@ -65,15 +65,16 @@ class ProgressReporter:
         self._step_end = min(max(float(until), self._progress), 100.0)
         self._current = None
         self._total = None
-        self._set(self._step_start, message)
+        self._message = message[:MAX_MESSAGE_LENGTH]
+        self._changed()
 
     def update(
         self, current: int | None = None, total: int | None = None, message: str | None = None
     ) -> None:
         """Report `current` out of `total` done within the current step (counted progress).
 
-        Called once per row of a 100,000-row loop, so it is written out in one method: a throttled
-        call sets a few attributes and reads the clock (bin/bench, "reporter cost")."""
+        Called once per row of a 100,000-row loop, so a throttled call only sets a few attributes
+        and reads the clock (bin/bench, "reporter cost")."""
         if total:
             done = current or 0
             fraction = done / total if 0 < done < total else 1.0 if done >= total > 0 else 0.0
@@ -85,10 +86,7 @@ class ProgressReporter:
         self._total = total
         if message is not None:
             self._message = message[:MAX_MESSAGE_LENGTH]
-        self._unsent = True
-        now = self._clock()
-        if now >= self._next_emit_at:
-            self._emit(now)
+        self._changed()
 
     def flush(self) -> None:
         """Persist and publish the newest state if a throttled update has not been sent yet.
@@ -98,9 +96,8 @@ class ProgressReporter:
         if self._unsent:
             self._emit(self._clock(), raise_if_cancelled=False)
 
-    def _set(self, progress: float, message: str) -> None:
-        self._progress = max(self._progress, progress)
-        self._message = message[:MAX_MESSAGE_LENGTH]
+    def _changed(self) -> None:
+        """The state moved: send it now, unless an event went out less than the interval ago."""
         self._unsent = True
         now = self._clock()
         if now >= self._next_emit_at:
