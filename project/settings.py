@@ -197,9 +197,9 @@ TASKPULSE_BEHIND_PROXY = _env_bool("TASKPULSE_BEHIND_PROXY", False)
 # The channel layer may be spread over several Redis servers: channels-redis shards channels and
 # groups across the hosts listed (the same list, in the same order, on every process).
 CHANNEL_LAYER_REDIS_URLS = _env_list("CHANNEL_LAYER_REDIS_URLS", REDIS_URL)
-# `core` (channels-redis's list-based layer, the default) or `pubsub` (its Redis pub/sub layer).
-# bench/run.py measures both; the README says why core is the default.
-CHANNEL_LAYER_KIND = os.environ.get("CHANNEL_LAYER_KIND", "core")
+# `pubsub` (channels-redis's Redis pub/sub layer, the default) or `core` (its list-based layer).
+# bin/bench measures both; the README says why pub/sub is the default.
+CHANNEL_LAYER_KIND = os.environ.get("CHANNEL_LAYER_KIND", "pubsub")
 if CHANNEL_LAYER_KIND == "core":
     CHANNEL_LAYERS = {
         "default": {
@@ -228,7 +228,8 @@ elif CHANNEL_LAYER_KIND == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
             # One subscribing connection per shard and process; idle subscribers must not time out.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # Subscriptions are confirmed before group_add returns (see the module).
+            "BACKEND": "tasks_app.channel_layer.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": url, "socket_timeout": None} for url in CHANNEL_LAYER_REDIS_URLS]
             },

@@ -1,14 +1,16 @@
-"""The core channel layer (CHANNEL_LAYER_KIND=core) under a crowd: more concurrent commands than
-its pool has connections."""
+"""The channel layers: the core one under a crowd (more concurrent commands than its pool has
+connections), the pub/sub one subscribed before it says so."""
 
 import asyncio
+import uuid
+from urllib.parse import urlsplit
 
 from asgiref.sync import async_to_sync
 
 from django.conf import settings
 
 from tasks_app import broadcast
-from tasks_app.channel_layer import RedisChannelLayer
+from tasks_app.channel_layer import RedisChannelLayer, RedisPubSubChannelLayer
 
 CROWD = 500  # five times the pool's connections
 
@@ -25,3 +27,48 @@ def test_a_crowd_joining_and_leaving_at_once_waits_for_connections_instead_of_fa
         await asyncio.gather(*(layer.group_discard(group, channel) for channel in channels))
 
     async_to_sync(crowd)()  # redis-py's default pool fails this with MaxConnectionsError
+
+
+def test_a_pub_sub_group_add_returns_only_once_redis_has_subscribed():
+    # The subscriber reaches Redis through a link that delays what it sends; the publisher does not.
+    group = f"subscribed-{uuid.uuid4().hex}"
+
+    async def scenario():
+        link = await _slow_link_to_redis(delay=0.3)
+        port = link.sockets[0].getsockname()[1]
+        subscriber = RedisPubSubChannelLayer(
+            hosts=[{"address": f"redis://127.0.0.1:{port}", "socket_timeout": None}]
+        )
+        publisher = RedisPubSubChannelLayer(hosts=[{"address": settings.REDIS_URL, "socket_timeout": None}])
+        try:
+            channel = await subscriber.new_channel()
+            await subscriber.group_add(group, channel)
+            await publisher.group_send(group, {"type": "task.event", "seq": 1})
+            return await asyncio.wait_for(subscriber.receive(channel), timeout=5)
+        finally:
+            await subscriber.flush()
+            await publisher.flush()
+            link.close()
+
+    assert async_to_sync(scenario)() == {"type": "task.event", "seq": 1}
+
+
+async def _slow_link_to_redis(delay: float) -> asyncio.Server:
+    redis_address = urlsplit(settings.REDIS_URL)
+
+    async def forward(source, sink, pause):
+        while data := await source.read(65536):
+            await asyncio.sleep(pause)
+            sink.write(data)
+            await sink.drain()
+        sink.close()
+
+    async def connect(client_reader, client_writer):
+        redis_reader, redis_writer = await asyncio.open_connection(redis_address.hostname, redis_address.port)
+        await asyncio.gather(
+            forward(client_reader, redis_writer, delay),
+            forward(redis_reader, client_writer, 0),
+            return_exceptions=True,
+        )
+
+    return await asyncio.start_server(connect, "127.0.0.1", 0)

@@ -66,17 +66,19 @@ def test_with_debug_off_the_development_secret_key_is_refused_even_outside_produ
     assert "Set SECRET_KEY" in result.stderr
 
 
-def test_the_pub_sub_channel_layer_can_be_chosen_and_an_unknown_one_is_refused():
+def test_the_pub_sub_channel_layer_is_the_default_the_core_one_can_be_chosen_and_an_unknown_one_is_refused():
     show_backend = [
         "shell",
         "-c",
         "from django.conf import settings; print(settings.CHANNEL_LAYERS['default']['BACKEND'])",
     ]
 
-    pubsub = manage(*show_backend, env={"CHANNEL_LAYER_KIND": "pubsub"})
+    default = manage(*show_backend, env={})
+    core = manage(*show_backend, env={"CHANNEL_LAYER_KIND": "core"})
     unknown = manage("check", env={"CHANNEL_LAYER_KIND": "kafka"})
 
-    assert pubsub.stdout.strip().splitlines()[-1] == "channels_redis.pubsub.RedisPubSubChannelLayer", (
-        pubsub.stderr
+    assert default.stdout.strip().splitlines()[-1] == "tasks_app.channel_layer.RedisPubSubChannelLayer", (
+        default.stderr
     )
+    assert core.stdout.strip().splitlines()[-1] == "tasks_app.channel_layer.RedisChannelLayer", core.stderr
     assert unknown.returncode != 0 and "CHANNEL_LAYER_KIND must be core or pubsub" in unknown.stderr
