@@ -182,7 +182,7 @@ def write(bench, out: Path) -> None:
         "",
         "Latency is from the work's call to `ProgressReporter.update()` in the Celery worker to the load "
         "process's receive, both stamped with the same wall clock. Ratios compare a row with the "
-        "reference row of its measurement (Taskpulse, Daphne, core layer) in this same run: for "
+        "reference row of its measurement (Taskpulse; Daphne with the pub/sub layer) in this same run: for "
         "latency and database load, a ratio above 1 means the other design is that many times "
         "slower or busier.",
         "",

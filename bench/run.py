@@ -39,6 +39,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 
@@ -82,11 +83,16 @@ class Bench:
 
     # the stack ------------------------------------------------------------------------------
 
-    def server(self, kind: str = "daphne", layer: str = "core") -> stack.Process:
-        return stack.start_server(kind, {**self.env, "CHANNEL_LAYER_KIND": layer})
+    def server(
+        self, kind: str = "daphne", layer: str | None = None, port: int | None = None
+    ) -> stack.Process:
+        """A server process on the product's channel layer unless `layer` says otherwise."""
+        layer = layer or settings.CHANNEL_LAYER_KIND
+        return stack.start_server(kind, {**self.env, "CHANNEL_LAYER_KIND": layer}, port=port)
 
-    def start_worker(self, layer: str = "core") -> None:
+    def start_worker(self, layer: str | None = None) -> None:
         self.stop_worker()
+        layer = layer or settings.CHANNEL_LAYER_KIND
         self.worker = stack.start_worker({**self.env, "CHANNEL_LAYER_KIND": layer}, self.calls_file)
         self.worker.wait_until(self._worker_answers, "answering")
 
