@@ -187,8 +187,10 @@ TASKPULSE_WS_MESSAGE_BURST = _env_number("TASKPULSE_WS_MESSAGE_BURST", 30, int)
 TASKPULSE_WS_FLOOD_STRIKES = _env_number("TASKPULSE_WS_FLOOD_STRIKES", 20, int)
 # Open WebSocket and SSE connections per user, counted across every server process in Redis.
 TASKPULSE_MAX_CONNECTIONS_PER_USER = _env_number("TASKPULSE_MAX_CONNECTIONS_PER_USER", 20, int)
-# How often an open connection checks that its session or API token is still valid; a logged
-# out, expired or revoked one is closed with 4401 within this time.
+# A logout, password change, deactivation or revoked token closes open connections with 4401 at
+# once (announced through the channel layer) and an expired session at its expiry. Every this
+# many seconds, a process reads the credentials of connections opened since, renews open
+# connections' slots, and re-reads sessions whose engine keeps no expiry date in a table.
 TASKPULSE_AUTH_RECHECK_SECONDS = _env_number("TASKPULSE_AUTH_RECHECK_SECONDS", 60.0, float)
 # Behind a proxy (nginx), Daphne takes the client's address and scheme from X-Forwarded-For,
 # -Port and -Proto. Only turn on when the proxy sets them: a client could otherwise forge them.

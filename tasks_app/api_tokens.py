@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
+from tasks_app import credential_changes
 from tasks_app.models import ApiToken
 
 logger = logging.getLogger(__name__)
@@ -50,8 +51,9 @@ def api_token_use(*, token: str) -> ApiToken | None:
 
 def api_token_revoke(*, token_id: int) -> bool:
     """Revoke the token; False when it was already revoked (or never existed). Open connections
-    made with it close at their next check (TASKPULSE_AUTH_RECHECK_SECONDS)."""
+    made with it are closed at once (credential_changes)."""
     revoked = ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked:
         logger.info("API token %s revoked", token_id)
+        credential_changes.announce(token_id=token_id)
     return bool(revoked)

@@ -6,6 +6,7 @@ class TasksAppConfig(AppConfig):
     verbose_name = "Tasks"
 
     def ready(self) -> None:
-        from tasks_app import db_connections
+        from tasks_app import credential_changes, db_connections
 
         db_connections.connect()
+        credential_changes.connect()

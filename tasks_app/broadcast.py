@@ -17,6 +17,9 @@ logger = logging.getLogger(__name__)
 # The consumer methods published messages are dispatched to (Channels maps "." to "_").
 TASK_EVENT_HANDLER = "task.event"
 USER_TASK_CREATED_HANDLER = "user.task_created"
+# Every server process's credential watch (credential_checks) is in this one group.
+CREDENTIALS_GROUP = "credentials"
+CREDENTIALS_CHANGED_HANDLER = "credentials.changed"
 PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
@@ -73,6 +76,11 @@ def publish_task_event(task_id: uuid.UUID | str, message: dict) -> None:
 def publish_task_created(user_id: int, task_id: uuid.UUID | str) -> None:
     """Tell the owner's stream connections about a new task, so they follow it unasked."""
     _publish(user_group(user_id), {"type": USER_TASK_CREATED_HANDLER, "task_id": str(task_id)})
+
+
+def publish_credentials_changed(change: dict) -> None:
+    """Tell every server process that the credentials `change` names may no longer hold."""
+    _publish(CREDENTIALS_GROUP, {"type": CREDENTIALS_CHANGED_HANDLER, **change})
 
 
 def _publish(group: str, envelope: dict) -> None:

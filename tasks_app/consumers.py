@@ -109,7 +109,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self._bucket = TokenBucket(
             rate=settings.TASKPULSE_WS_MESSAGES_PER_SECOND, burst=settings.TASKPULSE_WS_MESSAGE_BURST
         )
-        credential_checks.watch().add(self, credentials)
+        await credential_checks.watch().add(self, credentials)
         return user
 
     async def start_heartbeat(self) -> None:
@@ -157,9 +157,9 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         )
 
     async def credentials_checked(self, valid: bool) -> None:
-        """The outcome of this process's periodic credentials check (see credential_checks):
-        close with 4401 once the session has logged out or expired or the token was revoked;
-        otherwise renew the connection's slot."""
+        """The outcome of a credentials check (see credential_checks): close with 4401 once the
+        session has logged out or expired or the token was revoked; otherwise renew the
+        connection's slot."""
         if valid:
             await connection_slots.slot_take(user_id=self._slot_user_id, connection_id=self.channel_name)
             return

@@ -1,15 +1,21 @@
 """Re-checking that open connections may stay open: their session still logged in as the same
 user, or their token not revoked, and the user still active.
 
-A process checks all its WebSockets in one round every TASKPULSE_AUTH_RECHECK_SECONDS, in a few
-queries whatever their number (one for tokens, one for sessions, one for users), rather than a
-couple of queries per connection: idle watchers should cost the database next to nothing.
+Idle watchers cost the database nothing. A connection is checked when it opens (in the
+process's next round, with the others that opened meanwhile), then only when its session
+expires or when a change to its credentials is announced (credential_changes: a logout, a
+password change, a deactivation, a revoked token), never on a timer. A check takes a few queries
+whatever the number of connections in it: one for tokens, one for sessions, one for users.
+Session engines without a table to read expiry from are checked every round instead.
 """
 
 import asyncio
 import logging
+import math
+import time
 import weakref
-from collections.abc import Iterable
+
+from channels.layers import get_channel_layer
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
@@ -18,6 +24,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
+from tasks_app import credential_changes
 from tasks_app.auth import Credentials
 from tasks_app.db_connections import consumer_database
 from tasks_app.models import ApiToken
@@ -31,12 +38,15 @@ _DATABASE_SESSION_ENGINES = {
 }
 
 
-def still_valid(credentials: Credentials) -> bool:
-    return credentials_still_valid([credentials])[0]
+NO_LONGER = 0.0  # a "valid until" of credentials that no longer hold
+UNTIL_CHANGED = math.inf  # of credentials only an announced change can end
+# How long a process's first connection waits for it to start listening for changes.
+LISTEN_WAIT_SECONDS = 5
 
 
-def credentials_still_valid(all_credentials: list[Credentials]) -> list[bool]:
-    """For each, whether it still holds. Sessions are read, never written:
+def credentials_valid_until(all_credentials: list[Credentials]) -> list[float]:
+    """For each, the time (epoch seconds) until which it holds unless a change is announced:
+    NO_LONGER, a session's expiry, or UNTIL_CHANGED. Sessions are read, never written:
     django.contrib.auth.get_user() may cycle or flush one, which would log the browser out from
     under its next request."""
     token_ids = {c.token_id for c in all_credentials if c.method == "token" and c.token_id is not None}
@@ -53,22 +63,37 @@ def credentials_still_valid(all_credentials: list[Credentials]) -> list[bool]:
     user_ids = {c.user_id for c in all_credentials if c.method == "session" and c.session_key in sessions}
     users = get_user_model()._default_manager.filter(pk__in=user_ids, is_active=True) if user_ids else []
     users_by_id = {user.pk: user for user in users}
+    expiries = _session_expiries(sessions)
     return [
-        credentials.token_id in active_tokens
+        (UNTIL_CHANGED if credentials.token_id in active_tokens else NO_LONGER)
         if credentials.method == "token"
-        else _session_holds(sessions.get(credentials.session_key), credentials.user_id, users_by_id)
+        else (
+            expiries[credentials.session_key]
+            if _session_holds(sessions.get(credentials.session_key), credentials.user_id, users_by_id)
+            else NO_LONGER
+        )
         for credentials in all_credentials
     ]
 
 
 def _sessions(keys: set[str]) -> dict[str, dict]:
+    """Each live session's data, and under _EXPIRES its expiry (epoch seconds) where known."""
     if not keys:
         return {}
     if settings.SESSION_ENGINE in _DATABASE_SESSION_ENGINES:
         rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
-        return {row.session_key: row.get_decoded() for row in rows}
+        return {row.session_key: {**row.get_decoded(), _EXPIRES: row.expire_date.timestamp()} for row in rows}
     store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
     return {key: data for key in keys if (data := store(key).load())}
+
+
+_EXPIRES = "_taskpulse_expires"
+
+
+def _session_expiries(sessions: dict[str, dict]) -> dict[str, float]:
+    # Without a row to read expiry from, a session is checked again next round.
+    next_round = time.time() + settings.TASKPULSE_AUTH_RECHECK_SECONDS
+    return {key: session.get(_EXPIRES, next_round) for key, session in sessions.items()}
 
 
 def _session_holds(session: dict | None, user_id, users_by_id: dict) -> bool:
@@ -87,33 +112,64 @@ def _session_holds(session: dict | None, user_id, users_by_id: dict) -> bool:
 
 
 class CredentialWatch:
-    """The open WebSockets of one event loop (one server process), checked together. Each is
-    told the outcome through its `credentials_checked(valid)`."""
+    """The open connections of one event loop (one server process): WebSockets and SSE streams.
+    Each is told the outcome of its checks through `credentials_checked(valid)`, and every
+    TASKPULSE_AUTH_RECHECK_SECONDS that it still holds, which renews its connection slot."""
 
     def __init__(self) -> None:
         self._open: dict = {}
-        self._rounds: asyncio.Task | None = None
+        # The loop time at which each connection's credentials must be read again: at once for
+        # a new one, at its session's expiry, or never (a token) unless a change is announced.
+        self._due: dict = {}
+        self._tasks: list[asyncio.Task] = []
+        self._listening = asyncio.Event()
 
-    def add(self, connection, credentials: Credentials) -> None:
+    async def add(self, connection, credentials: Credentials) -> None:
+        """Watch the connection. Returns once this process hears announced changes (at once,
+        but for its first connection), so that none made after the caller is told it is in is
+        missed."""
         self._open[connection] = credentials
-        if self._rounds is None:
-            self._rounds = asyncio.create_task(self._check_every_interval())
+        self._due[connection] = 0.0
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._check_every_interval()),
+                asyncio.create_task(self._listen_for_changes()),
+            ]
+        if not self._listening.is_set():
+            try:
+                await asyncio.wait_for(self._listening.wait(), LISTEN_WAIT_SECONDS)
+            except TimeoutError:
+                logger.warning("Not yet listening for credential changes; the next round checks")
 
     def discard(self, connection) -> None:
         self._open.pop(connection, None)
+        self._due.pop(connection, None)
 
-    async def check_now(self) -> None:
-        entries = list(self._open.items())
+    async def check_round(self) -> None:
+        """Read the credentials of the connections that are due; tell the others they hold."""
+        now = asyncio.get_running_loop().time()
+        due = [connection for connection, at in self._due.items() if at <= now]
+        await self.check(due)
+        await self._tell([(connection, True) for connection in list(self._open) if connection not in due])
+
+    async def check(self, connections: list) -> None:
+        entries = [
+            (connection, self._open[connection]) for connection in connections if connection in self._open
+        ]
         if not entries:
             return
-        outcomes = await consumer_database(credentials_still_valid)(
+        valid_until = await consumer_database(credentials_valid_until)(
             [credentials for _, credentials in entries]
         )
-        await self._tell(
-            [(connection, valid) for (connection, _), valid in zip(entries, outcomes, strict=True)]
-        )
+        now, loop_now = time.time(), asyncio.get_running_loop().time()
+        outcomes = []
+        for (connection, _), until in zip(entries, valid_until, strict=True):
+            if connection in self._due:
+                self._due[connection] = loop_now + (until - now)
+            outcomes.append((connection, until > now))
+        await self._tell(outcomes)
 
-    async def _tell(self, outcomes: Iterable) -> None:
+    async def _tell(self, outcomes: list) -> None:
         for connection, valid in outcomes:
             if connection not in self._open:
                 continue  # closed meanwhile
@@ -128,9 +184,49 @@ class CredentialWatch:
         while True:
             await asyncio.sleep(settings.TASKPULSE_AUTH_RECHECK_SECONDS)
             try:
-                await self.check_now()
+                await self.check_round()
             except Exception:
                 logger.exception("The credentials check failed; trying again next round")
+
+    async def _listen_for_changes(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            receiving = None
+            try:
+                channel = await layer.new_channel()
+                await layer.group_add(credential_changes.GROUP, channel)
+                # A change announced while no one listened (this process starting, Redis away)
+                # was missed: every connection is read again in the next round.
+                self._due = dict.fromkeys(self._due, 0.0)
+                self._listening.set()
+                # One receive kept across waits: cancelling a pub/sub layer's receive drops the
+                # channel, and what arrived for it meanwhile.
+                receiving = asyncio.ensure_future(layer.receive(channel))
+                while True:
+                    done, _ = await asyncio.wait({receiving}, timeout=settings.TASKPULSE_AUTH_RECHECK_SECONDS)
+                    if not done:
+                        # The core layer forgets a group's members after its group_expiry; for the
+                        # pub/sub layer this costs nothing.
+                        await layer.group_add(credential_changes.GROUP, channel)
+                        continue
+                    change = receiving.result()
+                    receiving = asyncio.ensure_future(layer.receive(channel))
+                    await self.check(
+                        [
+                            connection
+                            for connection, credentials in self._open.items()
+                            if credential_changes.concerns(change, credentials)
+                        ]
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._listening.clear()
+                logger.exception("Listening for credential changes failed; listening again")
+                await asyncio.sleep(1)
+            finally:
+                if receiving is not None:
+                    receiving.cancel()
 
 
 _watches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CredentialWatch]" = (

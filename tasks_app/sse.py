@@ -64,38 +64,60 @@ async def _stream(
     follower: TaskFollower, last_seq: str | None, credentials: auth.Credentials, *, connection_id: str
 ) -> AsyncIterator[str]:
     """The events, until the task's complete or until the session or token stops being valid
-    (checked every TASKPULSE_AUTH_RECHECK_SECONDS; the browser's reconnect then gets 401)."""
+    (credential_checks; the browser's reconnect then gets 401)."""
     layer = get_channel_layer()
     channel = await layer.new_channel()
     group = broadcast.task_group(follower.task_id)
-    loop = asyncio.get_running_loop()
-    next_check = loop.time() + settings.TASKPULSE_AUTH_RECHECK_SECONDS
+    held = _HeldCredentials(credentials, connection_id)
     # Join before reading history, so an event committed meanwhile arrives live rather than never.
     await layer.group_add(group, channel)
+    # One receive and one wait for revocation, kept across heartbeats: cancelling a pub/sub
+    # layer's receive drops the channel, and an event that arrived for it meanwhile.
+    receiving = asyncio.ensure_future(layer.receive(channel))
+    revoked = asyncio.ensure_future(held.revoked.wait())
     try:
+        await credential_checks.watch().add(held, credentials)
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
         for message in await follower.opening(last_seq):
             yield format_event(message)
         while not follower.finished:
-            if loop.time() >= next_check:
-                if not await sync_to_async(credential_checks.still_valid)(credentials):
-                    logger.info(
-                        "SSE of task %s ended: user %s's %s is no longer valid",
-                        follower.task_id,
-                        credentials.user_id,
-                        credentials.method,
-                    )
-                    return
-                await connection_slots.slot_take(user_id=credentials.user_id, connection_id=connection_id)
-                next_check = loop.time() + settings.TASKPULSE_AUTH_RECHECK_SECONDS
-            wait = min(settings.TASKPULSE_HEARTBEAT_SECONDS, max(0.0, next_check - loop.time()))
-            try:
-                envelope = await asyncio.wait_for(layer.receive(channel), wait)
-            except TimeoutError:
+            await asyncio.wait({receiving, revoked}, timeout=settings.TASKPULSE_HEARTBEAT_SECONDS,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            if revoked.done():
+                logger.info(
+                    "SSE of task %s ended: user %s's %s is no longer valid",
+                    follower.task_id,
+                    credentials.user_id,
+                    credentials.method,
+                )
+                return
+            if not receiving.done():
                 yield ": heartbeat\n\n"
                 continue
+            envelope = receiving.result()
+            receiving = asyncio.ensure_future(layer.receive(channel))
             for message in await follower.live(envelope["message"]):
                 yield format_event(message)
     finally:
+        receiving.cancel()
+        revoked.cancel()
+        credential_checks.watch().discard(held)
         await layer.group_discard(group, channel)
         await connection_slots.slot_release(user_id=credentials.user_id, connection_id=connection_id)
+
+
+class _HeldCredentials:
+    """A stream's side of the credential watch: renews its slot, or marks it revoked."""
+
+    def __init__(self, credentials: auth.Credentials, connection_id: str) -> None:
+        self.credentials = credentials
+        self.connection_id = connection_id
+        self.revoked = asyncio.Event()
+
+    async def credentials_checked(self, valid: bool) -> None:
+        if valid:
+            await connection_slots.slot_take(
+                user_id=self.credentials.user_id, connection_id=self.connection_id
+            )
+        else:
+            self.revoked.set()

@@ -28,7 +28,7 @@ PASSWORD = "correct-horse-battery-staple"
 HEARTBEAT_SECONDS = 5
 WS_PING_INTERVAL = 2
 WS_PING_TIMEOUT = 4
-AUTH_RECHECK_SECONDS = 1
+AUTH_RECHECK_SECONDS = 60
 METRICS_TOKEN = "metrics-token-of-the-tests"
 
 
@@ -134,7 +134,8 @@ def process_env(django_db_setup, django_db_blocker, tmp_path_factory) -> dict:
         # Short, so that a stalled reader is dropped within a test's patience.
         "TASKPULSE_WS_PING_INTERVAL": str(WS_PING_INTERVAL),
         "TASKPULSE_WS_PING_TIMEOUT": str(WS_PING_TIMEOUT),
-        # Short, so that a logged-out socket is closed within a test's patience.
+        # Longer than a test waits: a logged-out socket that closes in time was told of the
+        # change (credential_changes), not found by a round.
         "TASKPULSE_AUTH_RECHECK_SECONDS": str(AUTH_RECHECK_SECONDS),
         "TASKPULSE_METRICS_TOKEN": METRICS_TOKEN,
     }

@@ -201,9 +201,7 @@ class TestApiTokens:
 
 
 class TestSessionEnd:
-    def test_logging_out_closes_the_open_socket_with_4401_within_the_recheck_interval(
-        self, http, daphne_server
-    ):
+    def test_logging_out_closes_the_open_socket_with_4401_at_once(self, http, daphne_server):
         async def run():
             async with connect(daphne_server.base_url, http=http) as ws:
                 await answers_until_barrier(ws)
@@ -217,7 +215,7 @@ class TestSessionEnd:
         close_code, waited = asyncio.run(run())
 
         assert close_code == 4401
-        assert waited < AUTH_RECHECK_SECONDS + TIMEOUT
+        assert waited < TIMEOUT < AUTH_RECHECK_SECONDS
 
     def test_logging_out_ends_an_open_event_stream(self, http):
         long_ticker = {"kind": "ticker", "params": {"steps": 300, "interval": 0.1}}
@@ -237,7 +235,7 @@ class TestSessionEnd:
 
         assert first.startswith("retry:")
         assert "event: complete" not in rest
-        assert ended_after < AUTH_RECHECK_SECONDS + TIMEOUT, "the stream went on as long as the task"
+        assert ended_after < TIMEOUT < AUTH_RECHECK_SECONDS, "the stream went on as long as the task"
 
 
 class TestAuthorisation:
