@@ -65,7 +65,7 @@ class Bench:
             "LOG_LEVEL": "WARNING",
             # One user holds every connection of the load process; per-user limits are not measured.
             "TASKPULSE_MAX_CONNECTIONS_PER_USER": "0",
-            # Short, so that a measuring window holds re-check rounds (the default is 60 s).
+            # Short, so that a measuring window holds credentials rounds (the default is 60 s).
             "TASKPULSE_AUTH_RECHECK_SECONDS": "10",
         }
         app.control.purge()  # tickers queued by an interrupted run would start with this one's

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import uuid
 from collections import OrderedDict
 from urllib.parse import parse_qs
 
@@ -217,16 +218,23 @@ class TaskConsumer(ProtocolConsumer):
         user = await self.accept_user()
         if user is None:
             return
-        task = await consumer_database(selectors.task_visible_to)(
-            user=user, task_id=self.scope["url_route"]["kwargs"]["task_id"]
-        )
-        if task is None:
+        try:
+            task_id = uuid.UUID(self.scope["url_route"]["kwargs"]["task_id"])
+        except ValueError:
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.follower = TaskFollower(task.id)
-        # Join before reading history, so an event committed meanwhile arrives live rather than never.
-        await self.channel_layer.group_add(broadcast.task_group(task.id), self.channel_name)
-        await self.send_all(self.follower, await self.follower.opening(self._last_seq()))
+        # Join before reading history, so an event committed meanwhile arrives live rather than
+        # never. No event is handled before connect() returns, and none after a refusal.
+        group = broadcast.task_group(task_id)
+        await self.channel_layer.group_add(group, self.channel_name)
+        follower = TaskFollower(task_id)
+        opening = await follower.opening_if_visible(user, self._last_seq())
+        if opening is None:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.follower = follower
+        await self.send_all(self.follower, opening)
         if not self.follower.finished:
             await self.start_heartbeat()
 
@@ -252,7 +260,8 @@ class TaskConsumer(ProtocolConsumer):
 
     async def task_event(self, event: dict) -> None:
         """A persisted event published to this task's group (see broadcast.publish_task_event)."""
-        await self.send_all(self.follower, await self.follower.live(event["message"]))
+        if self.follower is not None:  # None: the task was not found, and the socket is closing
+            await self.send_all(self.follower, await self.follower.live(event["message"]))
 
     async def task_finished(self, follower: TaskFollower) -> None:
         await self.close(code=CLOSE_NORMAL)

@@ -18,6 +18,13 @@ class TaskFollower:
         """What to send first: a snapshot, or the events after `last_seq` (see resume.py)."""
         return self._take(await _opening_messages(self.task_id, last_seq))
 
+    async def opening_if_visible(self, user, last_seq: str | None) -> list[dict] | None:
+        """As opening(), or None if the user may not see the task."""
+        opening = await consumer_database(resume.opening_messages_if_visible)(
+            user=user, task_id=self.task_id, last_seq=last_seq
+        )
+        return None if opening is None else self._take(opening)
+
     async def live(self, message: dict) -> list[dict]:
         """What to send for a published event: it, preceded by any the channel layer dropped.
 
