@@ -126,10 +126,11 @@ def start_worker(env: dict, calls_file: Path) -> Process:
 
 def start_profile(process: Process, seconds: float, name: str) -> subprocess.Popen:
     """py-spy, sampling a process under load into collapsed stacks. A worker is sampled in its
-    pool's processes, waits included (--idle): waiting on the database and Redis is its time."""
+    pool's processes, waits included (--idle): waiting on the database and Redis is its time. A
+    server only while a thread holds the GIL (--gil): its CPU, which is what limits it, not its
+    database threads' waits for PostgreSQL."""
     py_spy = str(Path(sys.executable).parent / "py-spy")
     command = [py_spy, "record", "--pid", str(process.pid), "--duration", str(max(1, int(seconds))),
                "--format", "raw", "--output", name, "--nonblocking", "--rate", "200"]  # fmt: skip
-    if name.endswith("-worker.txt"):
-        command += ["--idle", "--subprocesses"]
+    command += ["--idle", "--subprocesses"] if name.endswith("-worker.txt") else ["--gil"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -18,6 +18,8 @@ from twisted.internet.task import deferLater
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from tasks_app import eager_writes
+
 logger = logging.getLogger(__name__)
 
 CLOSE_POLICY_VIOLATION = 1008
@@ -44,6 +46,7 @@ class Command(BaseCommand):
         from project.asgi import application
 
         WebSocketFactory.protocol = RegisteredCloseCodesProtocol
+        eager_writes.install()
 
         proxy_headers = (
             {
