@@ -140,11 +140,17 @@ class Load:
             ).encode()
             seen_seq, counted = None, False
             await asyncio.sleep(random.uniform(0, self.plan["interval"]))  # browsers are not in step
+            # An overloaded server may never answer, or its task never end: a poller gives up
+            # after `patience` seconds (counted as an error) rather than hold the run for ever.
+            give_up_at = time.monotonic() + self.plan.get("duration", 0) + self.plan["patience"]
             try:
                 while True:
                     asked = time.monotonic()
+                    if asked > give_up_at:
+                        self.errors["gave up"] += 1
+                        return
                     writer.write(request)
-                    state = await _read_json_response(reader)
+                    state = await asyncio.wait_for(_read_json_response(reader), give_up_at - asked)
                     moment = time.time()
                     if not counted:
                         counted = True
@@ -158,7 +164,7 @@ class Load:
                     if "duration" in self.plan and time.monotonic() > stop_at:
                         return
                     await asyncio.sleep(max(0.0, self.plan["interval"] - (time.monotonic() - asked)))
-            except (OSError, ValueError, asyncio.IncompleteReadError) as error:
+            except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError) as error:
                 self.errors[type(error).__name__] += 1
             finally:
                 writer.close()
