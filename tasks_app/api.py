@@ -1,6 +1,7 @@
 """The JSON API: create and list tasks, read one (the polling fallback), cancel one."""
 
 import json
+import uuid
 from functools import wraps
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tasks_app import messages, resume, routing, selectors, services
+from tasks_app.db_connections import consumer_database
 from tasks_app.models import Task
 from tasks_app.work.base import InvalidTaskInput
 
@@ -104,20 +106,41 @@ def _with_task(find):
     return decorate
 
 
-@require_http_methods(["GET"])
-@_with_task(selectors.task_visible_to)
-def task_detail(request: HttpRequest, task: Task) -> JsonResponse:
-    return JsonResponse(_resource(request, task))
+# The two reads pollers repeat are async views whose database work runs on the consumers' few
+# threads (db_connections.consumer_database). As sync views, every request in flight held a
+# thread and a PostgreSQL connection of its own, and 1,000 pollers on one process ran PostgreSQL
+# out of connections, the workers' included (bin/bench).
 
 
 @require_http_methods(["GET"])
-@_with_task(selectors.task_visible_to)
-def task_events(request: HttpRequest, task: Task) -> JsonResponse:
+async def task_detail(request: HttpRequest, task_id: str) -> JsonResponse:
+    return await consumer_database(_task_detail)(request, task_id)
+
+
+def _task_detail(request: HttpRequest, task_id: str) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return _not_authenticated()
+    task = selectors.task_visible_to(user=request.user, task_id=task_id)
+    return _not_found() if task is None else JsonResponse(_resource(request, task))
+
+
+@require_http_methods(["GET"])
+async def task_events(request: HttpRequest, task_id: str) -> JsonResponse:
     """The polling fallback and resume for any client: the same messages the task socket sends
     first. With `after=N`, the events after seq N (or a snapshot marked recovered: false when
     they are no longer kept); without it, a snapshot."""
-    opening = resume.opening_messages(task_id=task.id, last_seq=request.GET.get("after"))
-    return JsonResponse({"task_id": str(task.id), "messages": opening})
+    return await consumer_database(_task_events)(request, task_id)
+
+
+def _task_events(request: HttpRequest, task_id: str) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return _not_authenticated()
+    opening = resume.opening_messages_if_visible(
+        user=request.user, task_id=task_id, last_seq=request.GET.get("after")
+    )
+    if opening is None:
+        return _not_found()
+    return JsonResponse({"task_id": str(uuid.UUID(task_id)), "messages": opening})
 
 
 @require_POST

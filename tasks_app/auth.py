@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from inspect import iscoroutinefunction
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
 from channels.auth import AuthMiddleware, get_user
 from channels.sessions import SessionMiddlewareStack
 
@@ -172,7 +171,7 @@ def api_token_middleware(get_response):
             token = _http_token(request)
             if token is None:
                 return await get_response(request)
-            record = await sync_to_async(api_tokens.api_token_use)(token=token)
+            record = await consumer_database(api_tokens.api_token_use)(token=token)
             if record is None:
                 return _invalid_token()
             return await get_response(_authenticate(request, record))

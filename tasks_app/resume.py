@@ -18,7 +18,7 @@ def opening_messages(*, task_id: uuid.UUID, last_seq: str | None) -> list[dict]:
 
 
 def opening_messages_if_visible(
-    *, user: AbstractBaseUser, task_id: uuid.UUID, last_seq: str | None
+    *, user: AbstractBaseUser, task_id: uuid.UUID | str, last_seq: str | None
 ) -> list[dict] | None:
     """As opening_messages, or None if the user may not see the task: one query fewer than
     asking each in turn, for every socket of a reconnecting crowd."""

@@ -12,13 +12,14 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from tasks_app import auth, broadcast, connection_slots, credential_checks, metrics, selectors
+from tasks_app.db_connections import consumer_database
 from tasks_app.follow import TaskFollower
 
 logger = logging.getLogger(__name__)
@@ -28,14 +29,16 @@ RETRY_MILLISECONDS = 3000
 
 
 async def task_events(request: HttpRequest, task_id: str) -> HttpResponse:
-    user = await request.auser()
+    # On the consumers' database threads, as every read here: through request.auser() and
+    # sync_to_async, each open stream held a PostgreSQL connection of its own until it ended.
+    user = await consumer_database(_user_of)(request)
     if not user.is_authenticated:
         return HttpResponse("Log in first.", status=401, content_type="text/plain")
     if not auth.request_origin_allowed(request):
         logger.info("SSE %s refused: origin %r not allowed", request.path, request.headers.get("Origin"))
         metrics.ERRORS.labels("403").inc()
         return HttpResponse("This site may not open the stream.", status=403, content_type="text/plain")
-    task = await sync_to_async(selectors.task_visible_to)(user=user, task_id=task_id)
+    task = await consumer_database(selectors.task_visible_to)(user=user, task_id=task_id)
     if task is None:
         return HttpResponse("No such task.", status=404, content_type="text/plain")
     connection_id = f"{connection_slots.SSE_PREFIX}{uuid.uuid4().hex}"
@@ -53,6 +56,11 @@ async def task_events(request: HttpRequest, task_id: str) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a buffering proxy (nginx) would hold events back
     return response
+
+
+def _user_of(request: HttpRequest):
+    """The request's user, looked up (its session, then the user) on the calling thread."""
+    return request.user if request.user.is_authenticated else AnonymousUser()
 
 
 def format_event(message: dict) -> str:

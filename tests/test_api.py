@@ -1,10 +1,16 @@
+import threading
+
 import pytest
 
 from django.test import Client
 
-from tasks_app import resume, services
+from tasks_app import resume, selectors, services
 from tasks_app.models import Task, TaskStatus
 from tests.contract import assert_task_message
+
+# The polling reads run on the consumers' database threads, whose connections see only what
+# is committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 TICKER = {"kind": "ticker", "params": {"steps": 2, "interval": 0}}
 
@@ -230,3 +236,23 @@ def test_the_socket_and_the_events_endpoint_send_the_same_events(client, create_
     polled = client.get(f"/api/tasks/{task.id}/events/?after=0").json()["messages"]
 
     assert polled == resume.opening_messages(task_id=task.id, last_seq="0")
+
+
+def test_the_polling_reads_query_on_the_few_database_threads_not_a_thread_per_request(
+    client, create_task, monkeypatch
+):
+    task = create_task("ticker", {"steps": 1, "interval": 0})
+    threads = []
+    visible_to = selectors.task_visible_to
+
+    def recording(**kwargs):
+        threads.append(threading.current_thread().name)
+        return visible_to(**kwargs)
+
+    monkeypatch.setattr(selectors, "task_visible_to", recording)
+
+    detail = client.get(f"/api/tasks/{task.id}/")
+    events = client.get(f"/api/tasks/{task.id}/events/")
+
+    assert (detail.status_code, events.status_code) == (200, 200)
+    assert len(threads) == 2 and all(name.startswith("taskpulse-db") for name in threads), threads

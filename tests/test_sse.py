@@ -1,6 +1,11 @@
+import pytest
+
 from django.test import Client
 
 from tasks_app.sse import format_event
+
+# The stream reads on the consumers' database threads, whose connections see only what is committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_an_event_is_framed_with_its_seq_as_id_and_its_type_as_event():
