@@ -434,7 +434,8 @@ def reporter_cost(bench, sizes) -> None:
             "5. reporter cost",
             "update() per row",
             f"{sizes.reporter_updates:,} rows validated (5 typed columns, an e-mail check), throttled to "
-            f"10 events/s, each one statement, as tasks.run_task reports; fastest of {REPORTER_ROUNDS}, alternated",
+            f"10 events/s, each one statement, as tasks.run_task reports; "
+            f"fastest of {REPORTER_ROUNDS}, alternated",
             {
                 "s without": base,
                 "s with": ours,
