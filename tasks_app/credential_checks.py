@@ -63,37 +63,34 @@ def credentials_valid_until(all_credentials: list[Credentials]) -> list[float]:
     user_ids = {c.user_id for c in all_credentials if c.method == "session" and c.session_key in sessions}
     users = get_user_model()._default_manager.filter(pk__in=user_ids, is_active=True) if user_ids else []
     users_by_id = {user.pk: user for user in users}
-    expiries = _session_expiries(sessions)
+    # Without a row to read expiry from, a session is read again next round.
+    next_round = time.time() + settings.TASKPULSE_AUTH_RECHECK_SECONDS
     return [
         (UNTIL_CHANGED if credentials.token_id in active_tokens else NO_LONGER)
         if credentials.method == "token"
-        else (
-            expiries[credentials.session_key]
-            if _session_holds(sessions.get(credentials.session_key), credentials.user_id, users_by_id)
-            else NO_LONGER
-        )
+        else _session_valid_until(credentials, sessions, users_by_id, next_round)
         for credentials in all_credentials
     ]
 
 
-def _sessions(keys: set[str]) -> dict[str, dict]:
-    """Each live session's data, and under _EXPIRES its expiry (epoch seconds) where known."""
+def _session_valid_until(
+    credentials: Credentials, sessions: dict, users_by_id: dict, next_round: float
+) -> float:
+    data, expires = sessions.get(credentials.session_key, (None, None))
+    if not _session_holds(data, credentials.user_id, users_by_id):
+        return NO_LONGER
+    return expires or next_round
+
+
+def _sessions(keys: set[str]) -> dict[str, tuple[dict, float | None]]:
+    """Each live session's data, and its expiry (epoch seconds) where the engine keeps one."""
     if not keys:
         return {}
     if settings.SESSION_ENGINE in _DATABASE_SESSION_ENGINES:
         rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
-        return {row.session_key: {**row.get_decoded(), _EXPIRES: row.expire_date.timestamp()} for row in rows}
+        return {row.session_key: (row.get_decoded(), row.expire_date.timestamp()) for row in rows}
     store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
-    return {key: data for key in keys if (data := store(key).load())}
-
-
-_EXPIRES = "_taskpulse_expires"
-
-
-def _session_expiries(sessions: dict[str, dict]) -> dict[str, float]:
-    # Without a row to read expiry from, a session is checked again next round.
-    next_round = time.time() + settings.TASKPULSE_AUTH_RECHECK_SECONDS
-    return {key: session.get(_EXPIRES, next_round) for key, session in sessions.items()}
+    return {key: (data, None) for key in keys if (data := store(key).load())}
 
 
 def _session_holds(session: dict | None, user_id, users_by_id: dict) -> bool:
@@ -148,8 +145,8 @@ class CredentialWatch:
     async def check_round(self) -> None:
         """Read the credentials of the connections that are due; tell the others they hold."""
         now = asyncio.get_running_loop().time()
-        due = [connection for connection, at in self._due.items() if at <= now]
-        await self.check(due)
+        due = {connection for connection, at in self._due.items() if at <= now}
+        await self.check(list(due))
         await self._tell([(connection, True) for connection in list(self._open) if connection not in due])
 
     async def check(self, connections: list) -> None:
@@ -218,8 +215,6 @@ class CredentialWatch:
                             if credential_changes.concerns(change, credentials)
                         ]
                     )
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 self._listening.clear()
                 logger.exception("Listening for credential changes failed; listening again")
