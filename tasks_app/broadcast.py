@@ -34,20 +34,27 @@ def user_group(user_id: int) -> str:
 
 
 class _PublisherLoop:
-    """One event loop per process, in a daemon thread, reused by every publish.
+    """Where publishes run: event loops kept for the process's life, reused by every publish.
 
     asgiref's async_to_sync, called from a thread with no event loop (a Celery worker), runs
     each call in a brand-new loop, and channels_redis keeps one connection pool per loop: so
-    every progress event would open (and close) a Redis connection. Submitting the same
-    group_send coroutine to one long-lived loop keeps one pool per process instead.
+    every progress event would open (and close) a Redis connection. The main thread (a prefork
+    Celery worker's, which runs the work) runs the publish in a loop of its own, kept between
+    calls: no other thread is woken before the event leaves, which is part of every event's
+    latency (bin/bench). Other threads, such as the short-lived ones Django gives each request
+    under ASGI, or a thread whose own loop is running, hand the publish to one long-lived loop
+    in a daemon thread: a loop per request thread would be a pool per request.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._main_loop: asyncio.AbstractEventLoop | None = None
         self._pid: int | None = None
 
     def run(self, coroutine, *, timeout: float):
+        if threading.current_thread() is threading.main_thread() and not _loop_running():
+            return self._own_loop().run_until_complete(asyncio.wait_for(coroutine, timeout))
         future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
         try:
             return future.result(timeout)
@@ -55,14 +62,36 @@ class _PublisherLoop:
             future.cancel()
             raise
 
+    def _own_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            self._forget_if_forked()
+            if self._main_loop is None:
+                self._main_loop = asyncio.new_event_loop()
+            return self._main_loop
+
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            # A forked Celery child inherits the object but not the thread running the loop.
-            if self._loop is None or self._pid != os.getpid():
+            self._forget_if_forked()
+            if self._loop is None:
                 loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, name="taskpulse-publisher", daemon=True).start()
-                self._loop, self._pid = loop, os.getpid()
+                self._loop = loop
             return self._loop
+
+    def _forget_if_forked(self) -> None:
+        # A forked Celery child inherits the loops, and their connections to Redis, but not the
+        # thread running the shared one: it starts its own.
+        if self._pid != os.getpid():
+            self._loop = self._main_loop = None
+            self._pid = os.getpid()
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 _publisher = _PublisherLoop()
