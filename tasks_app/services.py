@@ -6,7 +6,7 @@ import uuid
 from contextlib import nullcontext
 from copy import copy
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -266,14 +266,10 @@ def task_progress_in_run(
             message=message,
         ).cancel_requested
     now = timezone.now()
-    predicted = copy(run)
-    predicted.progress, predicted.current, predicted.total, predicted.message = (
-        progress,
-        current,
-        total,
-        message,
-    )
-    payload = messages.event_payload(predicted, EventType.PROGRESS)
+    payload = {
+        **_progress_payload_of_run(run, run.attempt, run.started_at),
+        "progress": round(progress, 2), "current": current, "total": total, "message": message,
+    }  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
             _progress_in_run_sql(),
@@ -288,11 +284,21 @@ def task_progress_in_run(
         raise TaskStateConflict(f"task {run.id} is no longer running attempt {run.attempt}")
     seq, cancel_requested = row
     if seq % settings.TASKPULSE_EVENTS_KEPT_PER_TASK == 0:
-        predicted.last_seq = seq
-        _events_prune_beyond_kept(task=predicted)
+        written = copy(run)
+        written.last_seq = seq
+        _events_prune_beyond_kept(task=written)
     broadcast.publish_task_event(run.id, messages.event_message({**payload, "seq": seq}, now))
     metrics.EVENTS_PERSISTED.labels(EventType.PROGRESS).inc()
     return cancel_requested
+
+
+@lru_cache(maxsize=64)
+def _progress_payload_of_run(run: Task, attempt: int, started_at: datetime | None) -> dict:
+    """The payload of the run's progress events, but for the progress fields and the seq, which
+    each event sets. Built once per run: formatting its timestamps and copying the task for every
+    event took a fifth of a millisecond of each event's latency in a worker (bin/bench). A Task
+    hashes by its id alone, so the attempt and its start are part of the key."""
+    return messages.event_payload(run, EventType.PROGRESS)
 
 
 @cache
