@@ -32,6 +32,8 @@ return 1
 
 # One client per event loop: a redis.asyncio connection belongs to the loop that opened it.
 _clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.Redis]" = weakref.WeakKeyDictionary()
+# The slots this process holds (connection id: user id), released together when it stops.
+_held: dict[str, int] = {}
 
 
 def lease_seconds() -> int:
@@ -51,14 +53,41 @@ async def slot_take(*, user_id: int, connection_id: str) -> bool:
     except redis.RedisError:
         logger.warning("Could not count user %s's connections; letting this one in", user_id, exc_info=True)
         return True
+    if taken:
+        _held[connection_id] = user_id
     return bool(taken)
 
 
 async def slot_release(*, user_id: int, connection_id: str) -> None:
+    _held.pop(connection_id, None)
     try:
         await _client().zrem(_key(user_id), connection_id)
     except redis.RedisError:
         logger.warning("Could not release a connection slot of user %s; its lease will end", user_id)
+
+
+async def slots_release_held() -> int:
+    """Release every slot this process holds, in one round trip; returns how many.
+
+    For a server that is stopping: its connections' own releases never run (the server stops
+    their consumers once the sockets are closed), and slots left to their leases would count
+    against the same users' reconnecting clients, refusing some of them with 4429 after every
+    restart."""
+    held = list(_held.items())
+    _held.clear()
+    if not held:
+        return 0
+    try:
+        async with _client().pipeline(transaction=False) as pipe:
+            for connection_id, user_id in held:
+                pipe.zrem(_key(user_id), connection_id)
+            await pipe.execute()
+    except redis.RedisError:
+        logger.warning(
+            "Could not release this process's %d connection slots; their leases will end", len(held)
+        )
+        return 0
+    return len(held)
 
 
 def _key(user_id: int) -> str:

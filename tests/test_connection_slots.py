@@ -47,6 +47,18 @@ def test_users_are_counted_apart():
     assert take("c", user_id=2) is True
 
 
+def test_a_stopping_process_releases_the_slots_it_holds_and_no_others():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.zadd("taskpulse:connections:1", {"other-process": time.time() + 60})
+    take("a", user_id=1)
+    take("b", user_id=2)
+
+    async_to_sync(connection_slots.slots_release_held)()
+
+    assert client.zrange("taskpulse:connections:1", 0, -1) == [b"other-process"]
+    assert client.zrange("taskpulse:connections:2", 0, -1) == []
+
+
 def test_a_slot_whose_lease_ended_is_free_again():
     """What a server process that died without releasing its slots leaves behind."""
     client = redis.Redis.from_url(settings.REDIS_URL)

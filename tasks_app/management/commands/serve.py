@@ -2,9 +2,11 @@
 
 On SIGTERM (a deploy, a restart) every open WebSocket is closed with 1012 "service restart"
 before the server stops, so that clients reconnect at once and resume instead of waiting for
-a timeout.
+a timeout; and the process's connection slots are released, so that the same clients are not
+refused (4429) by their own old connections when they come back.
 """
 
+import asyncio
 import logging
 import sys
 
@@ -13,12 +15,13 @@ from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.task import deferLater
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from tasks_app import eager_writes
+from tasks_app import connection_slots, eager_writes
 
 logger = logging.getLogger(__name__)
 
@@ -109,4 +112,7 @@ def close_websockets_for_restart(server: Server):
         except Exception:
             logger.exception("Could not close a WebSocket with %d", CLOSE_SERVICE_RESTART)
     logger.info("Shutting down: closed %d WebSockets with %d", len(sockets), CLOSE_SERVICE_RESTART)
-    return deferLater(reactor, CLOSE_FLUSH_SECONDS if sockets else 0, lambda: None)
+    released = Deferred.fromFuture(asyncio.ensure_future(connection_slots.slots_release_held()))
+    released.addCallback(lambda count: logger.info("Shutting down: released %d connection slots", count))
+    flushed = deferLater(reactor, CLOSE_FLUSH_SECONDS if sockets else 0, lambda: None)
+    return DeferredList([released, flushed])
