@@ -180,8 +180,12 @@ class Load:
 
     async def storm(self) -> None:
         """Follow with resume: a dropped connection is reopened at once (0-100 ms jitter, as the
-        bundled client) with `?last_seq=`, and the first frame on the new one is when the
-        client is live again."""
+        bundled client) with `?last_seq=`. A client is live again when the server answers the
+        `ping` it sends as the socket opens: a consumer handles a message only after its connect,
+        so the pong comes once the socket has joined the task's group and been sent what it
+        missed; or, if its task ended meanwhile, when it is sent the end. (The first frame would
+        not do: a client that missed nothing is sent nothing until its task's next event, up to
+        5 s later at this load.)"""
         connected = asyncio.Event()
         waiting = [self.plan["clients"]]
 
@@ -195,24 +199,26 @@ class Load:
                 except (OSError, websockets.InvalidHandshake, TimeoutError):
                     await asyncio.sleep(random.uniform(0.05, 0.15))
                     continue
-                first = True
+                live = None
                 try:
+                    await ws.send('{"type":"ping"}')
                     async for frame in ws:
                         moment = time.time()
                         message = json.loads(frame)
-                        if first:
-                            first = False
+                        terminal = message.get("status") in TERMINAL
+                        if live is None and (message["type"] == "pong" or terminal):
+                            live = moment
                             if drops:
                                 self.relive_times.append(moment)
                             else:
                                 waiting[0] -= 1
                                 if not waiting[0]:
                                     connected.set()
-                        if message["type"] == "ping":
+                        if message["type"] in {"ping", "pong"}:
                             continue
                         last_seq = self._check_seq(message, last_seq)
                         self.record(moment, message)
-                        if message.get("status") in TERMINAL:
+                        if terminal:
                             self.completed += 1
                             await ws.close()
                             return

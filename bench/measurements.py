@@ -265,7 +265,9 @@ def storm(bench, sizes, profile: str | None = None) -> None:
             "Taskpulse (events)",
             f"{sizes.storm:,} clients following {sizes.tasks} tasks ({per_second:.2g} events/s "
             f"each, {STORM_MESSAGES_PER_SECOND} messages/s delivered; {events} events); "
-            f"SIGTERM (1012), a new Daphne on the same port; resume with last_seq; "
+            f"SIGTERM (1012), a new Daphne on the same port; resume with last_seq; live again: "
+            f"the server answered the ping a client sends on opening (it does once the socket has "
+            f"joined and been sent what it missed); "
             f"clients that missed or repeated an event: {lost + summary['duplicates']}; "
             f"close codes {summary['close_codes']}",
             figures,
