@@ -2,6 +2,7 @@ import os
 
 import pytest
 import redis
+from channels.layers import channel_layers
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -42,6 +43,16 @@ def no_connection_slots_held():
     client = redis.Redis.from_url(settings.REDIS_URL)
     for key in client.scan_iter("taskpulse:connections:*"):
         client.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def channel_layer_of_its_own():
+    """A server process runs one event loop for its life; the tests run one per scenario. The core
+    channel layer lets one loop at a time receive, and a loop that ended with a receive pending
+    (a process's credential listener) would hold it for the next: each test builds the layer
+    afresh instead."""
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)
