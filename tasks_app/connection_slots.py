@@ -30,6 +30,10 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 """
 
+# A crowd connecting or leaving at once (a restart) waits its turn for one of these, with the same
+# bound on connections to Redis; a plain pool fails every command past 100 at once.
+POOL_CONNECTIONS = 50
+POOL_WAIT_SECONDS = 20
 # One client per event loop: a redis.asyncio connection belongs to the loop that opened it.
 _clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.Redis]" = weakref.WeakKeyDictionary()
 # The slots this process holds (connection id: user id), released together when it stops.
@@ -59,7 +63,8 @@ async def slot_take(*, user_id: int, connection_id: str) -> bool:
 
 
 async def slot_release(*, user_id: int, connection_id: str) -> None:
-    _held.pop(connection_id, None)
+    if _held.pop(connection_id, None) is None:
+        return  # never taken here (no limit, or refused), or released already
     try:
         await _client().zrem(_key(user_id), connection_id)
     except redis.RedisError:
@@ -98,7 +103,10 @@ def _client() -> redis.Redis:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = _clients[loop] = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        pool = redis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, socket_timeout=5, max_connections=POOL_CONNECTIONS, timeout=POOL_WAIT_SECONDS
+        )
+        client = _clients[loop] = redis.Redis(connection_pool=pool)
     return client
 
 

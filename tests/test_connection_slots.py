@@ -1,5 +1,6 @@
 """Each user's open connections, counted in Redis across server processes."""
 
+import asyncio
 import time
 
 import pytest
@@ -45,6 +46,37 @@ def test_users_are_counted_apart():
     take("b", user_id=1)
 
     assert take("c", user_id=2) is True
+
+
+def test_a_crowd_connecting_at_once_is_counted_whole(settings):
+    """Past 100 commands at once a plain redis.asyncio pool fails the rest, and the slots of a
+    crowd reconnecting after a restart went uncounted (let in, as if Redis were down)."""
+    settings.TASKPULSE_MAX_CONNECTIONS_PER_USER = 1000
+    crowd = 300
+
+    async def connect_all():
+        return await asyncio.gather(
+            *(connection_slots.slot_take(user_id=1, connection_id=f"c{n}") for n in range(crowd))
+        )
+
+    assert all(async_to_sync(connect_all)())
+    assert redis.Redis.from_url(settings.REDIS_URL).zcard("taskpulse:connections:1") == crowd
+
+
+def test_a_crowd_leaving_at_once_releases_every_slot(settings):
+    settings.TASKPULSE_MAX_CONNECTIONS_PER_USER = 1000
+    names = [f"c{n}" for n in range(300)]
+
+    async def connect_then_leave_all():
+        for name in names:
+            await connection_slots.slot_take(user_id=1, connection_id=name)
+        await asyncio.gather(
+            *(connection_slots.slot_release(user_id=1, connection_id=name) for name in names)
+        )
+
+    async_to_sync(connect_then_leave_all)()
+
+    assert redis.Redis.from_url(settings.REDIS_URL).zcard("taskpulse:connections:1") == 0
 
 
 def test_a_stopping_process_releases_the_slots_it_holds_and_no_others():
