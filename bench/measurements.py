@@ -69,6 +69,9 @@ def profiles(bench, sizes, daphne) -> None:
 def run_all(bench) -> None:
     sizes = SMOKE if bench.smoke else FULL
     bench.sizes = sizes
+    # First, on a quiet machine: measured last, after the capacity runs, it gave +30 % where runs
+    # of it alone gave +9 to +14 %, the loop being the same.
+    reporter_cost(bench, sizes)
     bench.start_worker()
     daphne, polling = bench.server("daphne"), bench.server("polling")
     try:
@@ -86,7 +89,6 @@ def run_all(bench) -> None:
         storm(bench, sizes, profile=str(bench.options.out / "profile-storm.txt"))
     for kind in ("daphne", "uvicorn"):
         capacity(bench, sizes, kind)
-    reporter_cost(bench, sizes)
 
 
 def percentiles(latencies: list[float]) -> tuple[float, float, float]:
@@ -417,9 +419,7 @@ def reporter_cost(bench, sizes) -> None:
 
     timings = {"without": [], "with": []}
     events = 0
-    # Alternated, the fastest of each kept: the machine is shared, and after the capacity runs
-    # PostgreSQL and the stopped servers still take CPU (three rounds gave +35 % where runs of
-    # this alone gave +10 to +15 %).
+    # Alternated, the fastest of each kept: the machine is shared.
     for _ in range(REPORTER_ROUNDS):
         started = time.perf_counter()
         without()
