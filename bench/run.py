@@ -44,7 +44,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from bench import report, stack  # noqa: E402
-from bench.database import database_rate  # noqa: E402
+from bench.database import database_rate, database_settle  # noqa: E402
 from project.celery import app  # noqa: E402
 from tasks_app import services  # noqa: E402
 from tasks_app.models import Task  # noqa: E402
@@ -68,6 +68,7 @@ class Bench:
             # Short, so that a measuring window holds credentials rounds (the default is 60 s).
             "TASKPULSE_AUTH_RECHECK_SECONDS": "10",
         }
+        database_settle()
         app.control.purge()  # tickers queued by an interrupted run would start with this one's
         user, _ = get_user_model().objects.get_or_create(username="bench")
         self.user = user
