@@ -66,29 +66,40 @@ def profiles(bench, sizes, daphne) -> None:
                  seconds=sizes.seconds / 2, profile=str(out / "profile-fanout.txt"))  # fmt: skip
 
 
-def run_all(bench) -> None:
+MEASUREMENTS = ("reporter", "latency", "fanout", "database", "engines", "storm", "capacity")
+
+
+def run_all(bench, only: tuple[str, ...] = MEASUREMENTS) -> None:
+    """Every measurement, or those named in `only` (to look into one without a 25-minute run)."""
     sizes = SMOKE if bench.smoke else FULL
     bench.sizes = sizes
     # First, on a quiet machine: measured last, after the capacity runs, it gave +30 % where runs
     # of it alone gave +9 to +14 %, the loop being the same.
-    reporter_cost(bench, sizes)
+    if "reporter" in only:
+        reporter_cost(bench, sizes)
     bench.start_worker()
-    daphne, polling = bench.server("daphne"), bench.server("polling")
-    try:
-        latency(bench, sizes, daphne, polling)
-        fanout(bench, sizes, daphne, polling)
-        database(bench, sizes, daphne, polling)
+    # These three share one Taskpulse server and one DB-polling server.
+    shared = [run for name, run in (("latency", latency), ("fanout", fanout), ("database", database))
+              if name in only]  # fmt: skip
+    if shared:
+        daphne, polling = bench.server("daphne"), bench.server("polling")
+        try:
+            for run in shared:
+                run(bench, sizes, daphne, polling)
+            if bench.options.profile and "fanout" in only:
+                profiles(bench, sizes, daphne)
+        finally:
+            polling.stop()
+            daphne.stop()
+    if "engines" in only:
+        engines(bench, sizes)
+    if "storm" in only:
+        storm(bench, sizes)
         if bench.options.profile:
-            profiles(bench, sizes, daphne)
-    finally:
-        polling.stop()
-        daphne.stop()
-    engines(bench, sizes)
-    storm(bench, sizes)
-    if bench.options.profile:
-        storm(bench, sizes, profile=str(bench.options.out / "profile-storm.txt"))
-    for kind in ("daphne", "uvicorn"):
-        capacity(bench, sizes, kind)
+            storm(bench, sizes, profile=str(bench.options.out / "profile-storm.txt"))
+    if "capacity" in only:
+        for kind in ("daphne", "uvicorn"):
+            capacity(bench, sizes, kind)
 
 
 def percentiles(latencies: list[float]) -> tuple[float, float, float]:

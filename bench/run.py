@@ -43,7 +43,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from bench import report, stack  # noqa: E402
+from bench import measurements, report, stack  # noqa: E402
 from bench.database import database_rate, database_settle  # noqa: E402
 from project.celery import app  # noqa: E402
 from tasks_app import services  # noqa: E402
@@ -267,13 +267,17 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="a few seconds of every measurement")
     parser.add_argument("--out", type=Path, default=stack.ROOT / "bench" / "results")
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy under fan-out")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=measurements.MEASUREMENTS,
+        help="run this measurement only (repeatable)",
+    )
     options = parser.parse_args()
     options.out.mkdir(parents=True, exist_ok=True)
     bench = Bench(options)
     try:
-        from bench import measurements
-
-        measurements.run_all(bench)
+        measurements.run_all(bench, tuple(options.only or measurements.MEASUREMENTS))
     finally:
         bench.close()
     report.write(bench, options.out)
