@@ -36,7 +36,7 @@ def _opening(task: Task, last_seq: str | None) -> list[dict]:
     if after < 0 or after > task.last_seq:
         return [messages.snapshot(task, recovered=False)]
     # Rows, not model instances: a storm of resuming sockets reads tens of thousands of events.
-    events = list(selectors.events_after(task=task, seq=after).values_list("seq", "payload", "created_at"))
+    events = selectors.event_rows_after(task_id=task.id, seq=after)
     first_kept = events[0][0] if events else task.last_seq + 1
     if first_kept != after + 1:
         # The events right after `after` were pruned: a replay would leave a gap.

@@ -7,6 +7,15 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 
 from tasks_app.models import Dataset, DatasetRow, DatasetStatus, Task, TaskEvent, TaskFile
+from tasks_app.sql_reads import ModelReader
+
+# Every WebSocket connect reads its task, and a resuming one its missed events: these two run as
+# SQL made once (see sql_reads.py), not built by the ORM per call.
+_TASK = ModelReader(Task, where=("id",))
+_OWN_TASK = ModelReader(Task, where=("id", "owner"))
+_EVENT_ROWS_AFTER = ModelReader(
+    TaskEvent, fields=("seq", "payload", "created_at"), where=("task", "seq__gt"), order_by="seq"
+)
 
 
 def tasks_visible_to(*, user: AbstractBaseUser) -> QuerySet[Task]:
@@ -21,7 +30,8 @@ def task_visible_to(*, user: AbstractBaseUser, task_id: uuid.UUID | str) -> Task
         task_id = uuid.UUID(str(task_id))
     except ValueError:
         return None
-    return tasks_visible_to(user=user).filter(pk=task_id).first()
+    found = _TASK.instances(task_id) if user.is_staff else _OWN_TASK.instances(task_id, user.pk)
+    return found[0] if found else None
 
 
 def task_owned_by(*, user: AbstractBaseUser, task_id: uuid.UUID | str) -> Task | None:
@@ -30,8 +40,10 @@ def task_owned_by(*, user: AbstractBaseUser, task_id: uuid.UUID | str) -> Task |
     return task if task is not None and task.owner_id == user.pk else None
 
 
-def events_after(*, task: Task, seq: int) -> QuerySet[TaskEvent]:
-    return TaskEvent.objects.filter(task=task, seq__gt=seq).order_by("seq")
+def event_rows_after(*, task_id: uuid.UUID, seq: int) -> list[list]:
+    """The task's events after `seq` as [seq, payload, created_at] rows, oldest first: what a
+    resume sends, without making a model instance of each."""
+    return _EVENT_ROWS_AFTER.rows(task_id, seq)
 
 
 def task_file_for(*, user: AbstractBaseUser, task_id: uuid.UUID | str, name: str) -> TaskFile | None:
