@@ -101,6 +101,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Django's database sessions, read with SQL made once: every WebSocket connect reads one.
+SESSION_ENGINE = "tasks_app.session_store"
+
 ROOT_URLCONF = "project.urls"
 ASGI_APPLICATION = "project.asgi.application"
 

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 _DATABASE_SESSION_ENGINES = {
     "django.contrib.sessions.backends.db",
     "django.contrib.sessions.backends.cached_db",
+    "tasks_app.session_store",
 }
 
 
