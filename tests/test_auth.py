@@ -7,11 +7,13 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.models import Session
 from django.test import Client
 
 from project.asgi import application
 from tasks_app import api_tokens, auth, services
+from tasks_app.session_store import SessionStore
 from tests.test_consumers import TIMEOUT, close_code, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -281,3 +283,60 @@ class TestSseOrigin:
         assert response.status_code == 200
         assert response["Content-Type"] == "text/event-stream"
         response.close()
+
+
+class BackendWithItsOwnUserRead(ModelBackend):
+    asked: list = []
+
+    def get_user(self, user_id):
+        self.asked.append(user_id)
+        return super().get_user(user_id)
+
+
+def session_of(client) -> SessionStore:
+    return SessionStore(client.cookies["sessionid"].value)
+
+
+def test_a_session_user_is_the_user_logged_in(client, user):
+    client.force_login(user)
+
+    assert auth.session_user(session_of(client)) == user
+
+
+def test_a_session_user_whose_password_changed_since_is_anonymous_and_the_session_flushed(client, user):
+    client.force_login(user)
+    user.set_password("another password")
+    user.save()
+    session = session_of(client)
+
+    assert auth.session_user(session).is_anonymous
+    assert not Session.objects.filter(session_key=client.cookies["sessionid"].value).exists()
+
+
+def test_a_session_user_who_was_deactivated_is_anonymous(client, user):
+    client.force_login(user)
+    user.is_active = False
+    user.save()
+
+    assert auth.session_user(session_of(client)).is_anonymous
+
+
+def test_a_session_user_of_a_backend_no_longer_configured_is_anonymous(client, user, settings):
+    client.force_login(user)
+    settings.AUTHENTICATION_BACKENDS = [f"{__name__}.BackendWithItsOwnUserRead"]
+
+    assert auth.session_user(session_of(client)).is_anonymous
+
+
+def test_a_backend_with_its_own_user_read_is_asked_for_the_user(client, user, settings):
+    path = f"{__name__}.BackendWithItsOwnUserRead"
+    settings.AUTHENTICATION_BACKENDS = [path]
+    client.force_login(user, backend=path)
+    BackendWithItsOwnUserRead.asked.clear()
+
+    assert auth.session_user(session_of(client)) == user
+    assert BackendWithItsOwnUserRead.asked == [user.pk]
+
+
+def test_a_session_without_a_user_is_anonymous(db):
+    assert auth.session_user(SessionStore()).is_anonymous
