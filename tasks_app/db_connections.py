@@ -17,6 +17,7 @@ replaced: the failing call raises, marks it, and the next call's close_old_conne
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 from asgiref.sync import sync_to_async
 
@@ -36,7 +37,13 @@ _executor_lock = threading.Lock()
 def consumer_database(function):
     """`function`, to be awaited, run in the consumers' database threads: what Channels'
     database_sync_to_async is, with these threads instead of its one."""
+    return _adapter(function)
 
+
+# The callers pass the same few functions on every call: building asgiref's adapter anew each
+# time was 5 % of the server's CPU through a connect storm (py-spy, bin/bench --profile).
+@lru_cache(maxsize=128)
+def _adapter(function):
     def call(*args, **kwargs):
         close_old_connections()
         try:

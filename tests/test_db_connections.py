@@ -21,13 +21,16 @@ def count_users() -> int:
 
 @pytest.fixture
 def one_consumer_thread(monkeypatch):
-    """The pool, down to one thread, so that consecutive calls share its connection."""
+    """The pool, down to one thread, so that consecutive calls share its connection. Adapters are
+    kept per function, each with the pool it was made with: none made with the other is reused."""
     executor = ThreadPoolExecutor(1, thread_name_prefix=db_connections._THREAD_NAME_PREFIX)
     monkeypatch.setattr(db_connections, "_executor", executor)
     monkeypatch.setattr(db_connections, "CONSUMER_DATABASE_THREADS", 1)
+    db_connections._adapter.cache_clear()
     yield
     db_connections.close_consumer_connections()
     executor.shutdown()
+    db_connections._adapter.cache_clear()
 
 
 def test_a_consumer_call_runs_on_the_consumer_threads():
@@ -60,3 +63,7 @@ def test_a_broken_consumer_connection_fails_one_call_and_is_replaced_on_the_next
         async_to_sync(db_connections.consumer_database(break_connection_and_query))()
 
     assert async_to_sync(db_connections.consumer_database(count_users))() == 1
+
+
+def test_a_function_gets_the_same_adapter_on_every_call():
+    assert db_connections.consumer_database(count_users) is db_connections.consumer_database(count_users)
