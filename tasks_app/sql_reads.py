@@ -3,7 +3,7 @@ made once, with rows turned into values as the ORM turns them.
 
 A connect storm (1,000 clients resuming after a restart) runs these four small SELECTs a thousand
 times. Built by the ORM they were 40 % of the server's CPU (py-spy, bin/bench --profile): on this
-machine a QuerySet took 1 to 2.4 ms to build and compile against 0.1 to 0.4 ms to run. Here each
+machine one took 0.8 to 2.4 ms to build, compile and run, the same read in plain SQL 0.4. Here each
 statement is made once per database from the models' own metadata, parameters are prepared by
 their fields, and each column goes through the converters the ORM would apply (JSON, UUIDs and
 dates on SQLite), so a caller gets what the ORM would have returned (tested on both databases).
