@@ -1,8 +1,9 @@
 """The consumers' database calls: on threads of their own, each keeping its connection, with no
 health-check query per call, and a broken connection replaced on the next call."""
 
+import asyncio
+import contextvars
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -21,16 +22,12 @@ def count_users() -> int:
 
 @pytest.fixture
 def one_consumer_thread(monkeypatch):
-    """The pool, down to one thread, so that consecutive calls share its connection. Adapters are
-    kept per function, each with the pool it was made with: none made with the other is reused."""
-    executor = ThreadPoolExecutor(1, thread_name_prefix=db_connections._THREAD_NAME_PREFIX)
-    monkeypatch.setattr(db_connections, "_executor", executor)
-    monkeypatch.setattr(db_connections, "CONSUMER_DATABASE_THREADS", 1)
-    db_connections._adapter.cache_clear()
+    """The threads, down to one, so that consecutive calls share its connection."""
+    threads = db_connections.DatabaseThreads(1)
+    monkeypatch.setattr(db_connections, "_threads", threads)
     yield
     db_connections.close_consumer_connections()
-    executor.shutdown()
-    db_connections._adapter.cache_clear()
+    threads.stop()
 
 
 def test_a_consumer_call_runs_on_the_consumer_threads():
@@ -67,3 +64,71 @@ def test_a_broken_consumer_connection_fails_one_call_and_is_replaced_on_the_next
 
 def test_a_function_gets_the_same_adapter_on_every_call():
     assert db_connections.consumer_database(count_users) is db_connections.consumer_database(count_users)
+
+
+def test_a_consumer_call_that_raises_raises_in_its_caller():
+    def fail():
+        raise LookupError("no such row")
+
+    with pytest.raises(LookupError, match="no such row"):
+        async_to_sync(db_connections.consumer_database(fail))()
+
+
+def test_a_crowd_of_calls_made_at_once_each_gets_its_own_result():
+    async def crowd():
+        identity = db_connections.consumer_database(lambda value: value)
+        return await asyncio.gather(*(identity(value) for value in range(500)))
+
+    assert async_to_sync(crowd)() == list(range(500))
+
+
+def test_a_caller_that_stops_waiting_leaves_the_calls_queued_behind_it_answered(one_consumer_thread):
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(timeout=10)
+        return "late"
+
+    async def give_up_on_one_of_three():
+        upper = db_connections.consumer_database(str.upper)
+        waiting = asyncio.ensure_future(db_connections.consumer_database(slow)())
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+        behind = [asyncio.ensure_future(upper(letter)) for letter in "ab"]
+        await asyncio.sleep(0)  # both queued behind the slow call, to be answered with it
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        release.set()
+        return await asyncio.wait_for(asyncio.gather(*behind), timeout=5)
+
+    assert async_to_sync(give_up_on_one_of_three)() == ["A", "B"]
+
+
+def test_a_consumer_call_sees_its_callers_context_variables():
+    request_id = contextvars.ContextVar("request_id")
+
+    async def call_with_a_variable_set():
+        request_id.set("r-1")
+        return await db_connections.consumer_database(request_id.get)()
+
+    assert async_to_sync(call_with_a_variable_set)() == "r-1"
+
+
+def test_calls_from_two_event_loops_are_each_answered_in_their_own_loop():
+    results = {}
+
+    def run_loop(name: str) -> None:
+        async def calls():
+            echo = db_connections.consumer_database(lambda value: value)
+            return await asyncio.gather(*(echo((name, number)) for number in range(50)))
+
+        results[name] = asyncio.run(calls())
+
+    loops = [threading.Thread(target=run_loop, args=(name,)) for name in ("a", "b")]
+    for thread in loops:
+        thread.start()
+    for thread in loops:
+        thread.join(timeout=10)
+
+    assert results == {name: [(name, number) for number in range(50)] for name in ("a", "b")}
