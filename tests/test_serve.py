@@ -5,7 +5,7 @@ import asyncio
 from unittest import mock
 
 from daphne.ws_protocol import WebSocketProtocol
-from twisted.internet import tcp
+from twisted.internet import task, tcp
 
 from tasks_app import connection_slots
 from tasks_app.management.commands import serve
@@ -33,3 +33,30 @@ def test_a_stopping_server_stops_listening_before_it_closes_its_sockets(monkeypa
     asyncio.run(shut_down())
 
     assert happened == ["stop listening", "close 1012"]
+
+
+def test_a_stopping_server_stops_waiting_once_every_socket_it_closed_has_closed(monkeypatch):
+    clock = task.Clock()
+    monkeypatch.setattr(serve, "reactor", clock)
+    sockets = [mock.Mock(spec=WebSocketProtocol, state=WebSocketProtocol.STATE_CLOSING) for _ in range(3)]
+    done = []
+    serve._all_closed(sockets, seconds=0.5).addCallback(lambda _: done.append(clock.seconds()))
+
+    clock.advance(0.05)
+    for protocol in sockets:
+        protocol.state = WebSocketProtocol.STATE_CLOSED
+    clock.pump([serve.CLOSE_POLL_SECONDS] * 50)
+
+    assert done and done[0] < 0.1
+
+
+def test_a_stopping_server_waits_no_longer_than_its_flush_time_for_a_client_that_never_answers(monkeypatch):
+    clock = task.Clock()
+    monkeypatch.setattr(serve, "reactor", clock)
+    silent = mock.Mock(spec=WebSocketProtocol, state=WebSocketProtocol.STATE_CLOSING)
+    done = []
+    serve._all_closed([silent], seconds=0.5).addCallback(lambda _: done.append(clock.seconds()))
+
+    clock.pump([serve.CLOSE_POLL_SECONDS] * 100)
+
+    assert done and 0.5 <= done[0] < 0.5 + 2 * serve.CLOSE_POLL_SECONDS

@@ -17,7 +17,7 @@ from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import reactor, tcp
 from twisted.internet.defer import Deferred, DeferredList
-from twisted.internet.task import deferLater
+from twisted.internet.task import LoopingCall
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -35,8 +35,12 @@ CLOSE_SERVICE_RESTART = 1012
 LISTEN_BACKLOG = 4096
 # Registered codes of RFC 6455 and IANA that the contract has the server send.
 _REGISTERED_CLOSE_CODES = frozenset({CLOSE_POLICY_VIOLATION, CLOSE_MESSAGE_TOO_BIG, CLOSE_SERVICE_RESTART})
-# Long enough for close frames to leave the process, short enough not to delay a deploy.
+# How long a stopping server waits, at most, for its clients to answer its close frames: exiting
+# earlier could reset connections whose close frame has not yet left. It stops waiting once all
+# have closed, which 1,000 clients did in well under this (bin/bench's storm).
 CLOSE_FLUSH_SECONDS = 0.5
+# How often it looks.
+CLOSE_POLL_SECONDS = 0.01
 
 
 class Command(BaseCommand):
@@ -129,5 +133,18 @@ def close_websockets_for_restart(server: Server):
     logger.info("Shutting down: closed %d WebSockets with %d", len(sockets), CLOSE_SERVICE_RESTART)
     released = Deferred.fromFuture(asyncio.ensure_future(connection_slots.slots_release_held()))
     released.addCallback(lambda count: logger.info("Shutting down: released %d connection slots", count))
-    flushed = deferLater(reactor, CLOSE_FLUSH_SECONDS if sockets else 0, lambda: None)
-    return DeferredList([released, flushed])
+    return DeferredList([released, _all_closed(sockets, CLOSE_FLUSH_SECONDS)])
+
+
+def _all_closed(sockets: list[WebSocketProtocol], seconds: float) -> Deferred:
+    """Fires once every one of `sockets` has closed, or after `seconds`."""
+    deadline = reactor.seconds() + seconds
+
+    def look() -> None:
+        closed = all(protocol.state == WebSocketProtocol.STATE_CLOSED for protocol in sockets)
+        if closed or reactor.seconds() >= deadline:
+            looking.stop()
+
+    looking = LoopingCall(look)
+    looking.clock = reactor
+    return looking.start(CLOSE_POLL_SECONDS, now=True)
