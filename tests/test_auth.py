@@ -340,3 +340,22 @@ def test_a_backend_with_its_own_user_read_is_asked_for_the_user(client, user, se
 
 def test_a_session_without_a_user_is_anonymous(db):
     assert auth.session_user(SessionStore()).is_anonymous
+
+
+def test_a_sockets_session_is_the_cookies_and_its_frames_go_straight_to_the_server(client, user):
+    client.force_login(user)
+    seen = {}
+
+    async def inner(scope, receive, send):
+        seen["session_key"] = await database_sync_to_async(lambda: scope["session"].session_key)()
+        seen["send"] = send
+
+    async def server_send(message):
+        pass
+
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    scope = {"type": "websocket", "path": STREAM, "headers": [(b"cookie", cookie)]}
+    stack = auth.CookieMiddleware(auth.WebSocketSessionMiddleware(inner))
+    async_to_sync(stack)(scope, None, server_send)
+
+    assert seen == {"session_key": client.cookies["sessionid"].value, "send": server_send}
