@@ -19,7 +19,7 @@ ThreadPoolExecutor: in a storm, that hand-over cost as much server CPU as the qu
 Python (py-spy: each call made an asyncio future chained to a concurrent one, each with its
 locks, and woke the event loop once). Here the threads take calls from one queue, and hand back
 the results of as many as have queued up meanwhile with one wake-up of the loop: 1,000
-clients reconnecting at once took 12 % less server CPU (bin/bench's storm, alternated runs).
+clients reconnecting at once took 13 % less server CPU (bin/bench's storm, alternated runs).
 """
 
 import asyncio
