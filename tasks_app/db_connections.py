@@ -38,8 +38,8 @@ from django.db.backends.signals import connection_created
 CONSUMER_DATABASE_THREADS = 4
 _THREAD_NAME_PREFIX = "taskpulse-db"
 # At most this many results go back to an event loop with one wake-up, so that the first of a
-# crowd's calls are answered while its last are still running. A result so waits for the calls
-# its thread runs after it, up to 31, but only while calls are queued: then they wait as long in
+# crowd's calls are answered while its last are still running. A held result waits while its
+# thread runs the next queued calls (31 at most): only in a crowd, whose calls wait as long in
 # the queue anyway. A thread that finds the queue empty hands back what it holds at once.
 _RESULTS_PER_WAKE = 32
 
