@@ -21,8 +21,9 @@ from django.urls import path
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django_asgi_app = get_asgi_application()
 
-from tasks_app import messages, selectors  # noqa: E402
+from tasks_app import selectors  # noqa: E402
 from tasks_app.models import Task  # noqa: E402
+from tasks_app.realtime import messages  # noqa: E402
 
 POLL_SECONDS = 1.0
 

@@ -10,8 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 # Django must be set up before the routing imports consumers, which import models.
 django_asgi_app = get_asgi_application()
 
-from tasks_app.auth import websocket_auth_stack  # noqa: E402
-from tasks_app.routing import websocket_urlpatterns  # noqa: E402
+from tasks_app.access.websocket import websocket_auth_stack  # noqa: E402
+from tasks_app.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

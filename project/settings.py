@@ -96,13 +96,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "tasks_app.auth.api_token_middleware",
+    "tasks_app.access.token_middleware.api_token_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 # Django's database sessions, read with SQL made once: every WebSocket connect reads one.
-SESSION_ENGINE = "tasks_app.session_store"
+SESSION_ENGINE = "tasks_app.access.session_store"
 
 ROOT_URLCONF = "project.urls"
 ASGI_APPLICATION = "project.asgi.application"
@@ -209,7 +209,7 @@ if CHANNEL_LAYER_KIND == "core":
     CHANNEL_LAYERS = {
         "default": {
             # channels-redis's layer with pools that wait for a free connection (see the module).
-            "BACKEND": "tasks_app.channel_layer.RedisChannelLayer",
+            "BACKEND": "tasks_app.realtime.redis_layers.RedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 defaults socket_timeout to 5 s, which aborts the layer's blocking
                 # BZPOPMIN and drops every idle consumer (channels_redis issue 422). A command waits
@@ -234,7 +234,7 @@ elif CHANNEL_LAYER_KIND == "pubsub":
         "default": {
             # One subscribing connection per shard and process; idle subscribers must not time out.
             # Subscriptions are confirmed before group_add returns (see the module).
-            "BACKEND": "tasks_app.channel_layer.RedisPubSubChannelLayer",
+            "BACKEND": "tasks_app.realtime.redis_layers.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": url, "socket_timeout": None} for url in CHANNEL_LAYER_REDIS_URLS]
             },

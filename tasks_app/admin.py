@@ -7,7 +7,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from tasks_app import api_tokens, services
+from tasks_app import services
+from tasks_app.access import api_tokens
 from tasks_app.models import ApiToken, Dataset, Task, TaskEvent, TaskFile, TaskStatus
 
 logger = logging.getLogger(__name__)
@@ -156,9 +157,9 @@ def _retry(task_id, operator) -> None:
 
 
 def _mark_failed(task_id, operator) -> None:
-    services.task_mark_failed(
+    services.task_fail(
         task_id=task_id,
-        reason=f"Marked failed by an operator ({operator.get_username()}).",
+        error=f"Marked failed by an operator ({operator.get_username()}).",
         allowed_from=(TaskStatus.RUNNING,),
     )
     logger.info("Operator %s marked task %s failed", operator.get_username(), task_id)

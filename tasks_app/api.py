@@ -10,9 +10,10 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tasks_app import messages, resume, routing, selectors, services
-from tasks_app.db_connections import consumer_database
+from tasks_app import selectors, services
+from tasks_app.db.threads import consumer_database
 from tasks_app.models import Task
+from tasks_app.realtime import messages, resume, routing
 from tasks_app.work.base import InvalidTaskInput
 
 # Multipart fields that are not params of the task.

@@ -6,7 +6,8 @@ class TasksAppConfig(AppConfig):
     verbose_name = "Tasks"
 
     def ready(self) -> None:
-        from tasks_app import credential_changes, db_connections
+        from tasks_app.access import credential_changes
+        from tasks_app.db import connections
 
-        db_connections.connect()
+        connections.connect()
         credential_changes.connect()

@@ -50,7 +50,7 @@ def tasks_fail_stale(
     failed = []
     for task in stale:
         try:
-            services.task_mark_failed(task_id=task.task_id, reason=task.reason, allowed_from=(task.status,))
+            services.task_fail(task_id=task.task_id, error=task.reason, allowed_from=(task.status,))
         except services.TaskStateConflict:
             continue  # it moved on meanwhile
         logger.warning(

@@ -12,7 +12,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from django.db.models import Count
 
-from tasks_app import connection_slots
+from tasks_app.realtime import connection_slots
 
 MESSAGES_SENT = Counter(
     "taskpulse_messages_sent_total", "Protocol messages sent to clients.", ["transport", "type"]

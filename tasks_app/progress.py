@@ -13,7 +13,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from tasks_app import services
-from tasks_app.models import Task
+from tasks_app.models import Task, TaskFile
 
 MAX_MESSAGE_LENGTH = 500
 
@@ -87,6 +87,12 @@ class ProgressReporter:
         if message is not None:
             self._message = message[:MAX_MESSAGE_LENGTH]
         self._changed()
+
+    def add_file(self, *, name: str, content: bytes, content_type: str) -> TaskFile:
+        """Attach an output file to the task, downloadable by its owner (a report)."""
+        return services.task_file_add(
+            task_id=self.task_id, name=name, content=content, content_type=content_type
+        )
 
     def flush(self) -> None:
         """Persist and publish the newest state if a throttled update has not been sent yet.

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 
+from tasks_app.db.model_reader import ModelReader
 from tasks_app.models import Dataset, DatasetRow, DatasetStatus, Task, TaskEvent, TaskFile
-from tasks_app.sql_reads import ModelReader
 
 # Every WebSocket connect reads its task, and a resuming one its missed events: these two run as
 # SQL made once (see sql_reads.py), not built by the ORM per call.

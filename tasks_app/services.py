@@ -6,7 +6,9 @@ import uuid
 from contextlib import nullcontext
 from copy import copy
 from datetime import datetime, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
+
+from celery import current_app
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -15,8 +17,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tasks_app import broadcast, messages, metrics
+from tasks_app import metrics
+from tasks_app.db import task_statements
 from tasks_app.models import EventType, Task, TaskEvent, TaskFile, TaskStatus
+from tasks_app.realtime import broadcast, messages
 from tasks_app.work import registry
 
 logger = logging.getLogger(__name__)
@@ -49,7 +53,7 @@ def _record_event(
     The event is published only after commit: a client never sees what history cannot replay.
     """
     with transaction.atomic():
-        task = _task_update_returning(
+        task = task_statements.task_update_returning(
             task_id,
             allowed_from,
             increment=("last_seq", *increment),
@@ -66,42 +70,6 @@ def _record_event(
         transaction.on_commit(lambda: broadcast.publish_task_event(task.id, message))
     metrics.EVENTS_PERSISTED.labels(event_type).inc()
     return task
-
-
-def _task_update_returning(
-    task_id, allowed_from: tuple, *, increment: tuple, changes: dict, attempt: int | None = None
-) -> Task | None:
-    """UPDATE … RETURNING: the task as the statement left it, or None when it is not in
-    `allowed_from` (or, with `attempt`, runs another attempt). One round trip to the database
-    instead of an UPDATE and a SELECT: an event's latency is mostly round trips (see the README's
-    "Performance"). PostgreSQL and SQLite 3.35+ both have RETURNING; Django's update() does not
-    use it, so the statement is written here."""
-    quote = connection.ops.quote_name
-    meta = Task._meta
-    assignments = [
-        f"{quote(meta.get_field(name).column)} = {quote(meta.get_field(name).column)} + 1"
-        for name in increment
-    ]
-    params = []
-    for name, value in changes.items():
-        field = meta.get_field(name)
-        assignments.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    conditions = [
-        f"{quote(meta.pk.column)} = %s",
-        f"{quote(meta.get_field('status').column)} IN ({', '.join(['%s'] * len(allowed_from))})",
-    ]
-    params += [meta.pk.get_db_prep_value(uuid.UUID(str(task_id)), connection), *allowed_from]
-    if attempt is not None:
-        conditions.append(f"{quote(meta.get_field('attempt').column)} = %s")
-        params.append(attempt)
-    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
-        f"WHERE {' AND '.join(conditions)} RETURNING {columns}"
-    )
-    # raw() runs the statement once and converts each column as a query would (JSON, dates).
-    return next(iter(Task.objects.raw(sql, params)), None)
 
 
 def task_create(
@@ -152,14 +120,15 @@ def _task_store(*, owner: AbstractBaseUser, kind: str, params: dict, upload=None
 # Between the soft time limit (the work is interrupted and the task fails cleanly) and the hard
 # one (the worker process is killed), for work that does not stop when asked.
 _HARD_TIME_LIMIT_GRACE_SECONDS = 30
+# The Celery task that runs a task's work (tasks.run_task).
+RUN_TASK = "tasks_app.run_task"
 
 
 def _enqueue(task: Task) -> None:
-    # Imported here because tasks.py imports this module to record how a run ends.
-    from tasks_app.tasks import run_task
-
     kind = registry.kind_get(task.kind)
-    run_task.apply_async(
+    # By name: tasks.py imports this module, and the worker knows the task by this name.
+    current_app.send_task(
+        RUN_TASK,
         args=[str(task.id)],
         # The task's own id as Celery's, so that a pending task can be revoked by it.
         task_id=str(task.id),
@@ -170,14 +139,12 @@ def _enqueue(task: Task) -> None:
 
 
 def _revoke(task_id: uuid.UUID) -> None:
-    """Tell the workers to drop the task's message unrun. The task is already `cancelled`, which a
+    """Tell the workers to drop the task's message unrun. The task has already ended, which a
     worker would see and skip anyway; revoking spares it even that."""
-    from tasks_app.tasks import run_task
-
     try:
-        run_task.app.control.revoke(str(task_id))
+        current_app.control.revoke(str(task_id))
     except Exception:
-        logger.warning("Could not revoke task %s; a worker will skip it as cancelled", task_id, exc_info=True)
+        logger.warning("Could not revoke task %s; a worker will skip it as ended", task_id, exc_info=True)
 
 
 def task_start(*, task_id: uuid.UUID) -> Task | None:
@@ -272,7 +239,7 @@ def task_progress_in_run(
     }  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
-            _progress_in_run_sql(),
+            task_statements.progress_in_run_sql(),
             {
                 "id": str(run.id), "attempt": run.attempt, "running": TaskStatus.RUNNING, "now": now,
                 "progress": progress, "current": current, "total": total, "message": message,
@@ -301,35 +268,6 @@ def _progress_payload_of_run(run: Task, attempt: int, started_at: datetime | Non
     return messages.event_payload(run, EventType.PROGRESS)
 
 
-@cache
-def _progress_in_run_sql() -> str:
-    quote = connection.ops.quote_name
-    task, event = Task._meta, TaskEvent._meta
-
-    def column(meta, name):
-        return quote(meta.get_field(name).column)
-
-    return f"""
-        WITH task AS (
-            UPDATE {quote(task.db_table)}
-            SET {column(task, "last_seq")} = {column(task, "last_seq")} + 1,
-                {column(task, "updated_at")} = %(now)s, {column(task, "progress")} = %(progress)s,
-                {column(task, "current")} = %(current)s, {column(task, "total")} = %(total)s,
-                {column(task, "message")} = %(message)s
-            WHERE {column(task, "id")} = %(id)s AND {column(task, "status")} = %(running)s
-                AND {column(task, "attempt")} = %(attempt)s
-            RETURNING {column(task, "id")} AS id, {column(task, "last_seq")} AS seq,
-                {column(task, "cancel_requested")} AS cancel_requested
-        ), event AS (
-            INSERT INTO {quote(event.db_table)} ({column(event, "task")}, {column(event, "seq")},
-                {column(event, "type")}, {column(event, "payload")}, {column(event, "created_at")})
-            SELECT id, seq, %(type)s, jsonb_set(%(payload)s::jsonb, '{{seq}}', to_jsonb(seq)), %(now)s
-            FROM task
-        )
-        SELECT seq, cancel_requested FROM task
-    """
-
-
 def _finish(*, task_id: uuid.UUID, status: TaskStatus, allowed_from: tuple = _ACTIVE, **changes) -> Task:
     task = _record_event(
         task_id=task_id,
@@ -348,34 +286,32 @@ def _finish(*, task_id: uuid.UUID, status: TaskStatus, allowed_from: tuple = _AC
 
 
 def task_complete(*, task_id: uuid.UUID, result, message: str = "Done") -> Task:
+    """The work finished: the task ends `completed` with its result."""
     return _finish(
         task_id=task_id, status=TaskStatus.COMPLETED, progress=100.0, result=result, message=message
     )
 
 
-def task_fail(*, task_id: uuid.UUID, error: str) -> Task:
-    return _finish(task_id=task_id, status=TaskStatus.FAILED, error=error, message="Failed")
-
-
-def task_mark_cancelled(*, task_id: uuid.UUID, message: str = "Cancelled") -> Task:
-    return _finish(task_id=task_id, status=TaskStatus.CANCELLED, message=message)
-
-
-def task_mark_failed(*, task_id: uuid.UUID, reason: str, allowed_from: tuple = _ACTIVE) -> Task:
-    """End a pending or running task `failed` with `reason`, as an operator does with a task
-    stuck in `running`. Raises TaskStateConflict when it is not (or no longer) in `allowed_from`."""
+def task_fail(*, task_id: uuid.UUID, error: str, allowed_from: tuple = _ACTIVE) -> Task:
+    """The task ends `failed` with `error`: its work raised, ran out of time or lost its worker,
+    or an operator ended it. Raises TaskStateConflict when it is not (or no longer) in
+    `allowed_from`. A task that never started is also revoked, so that no worker runs it."""
     task = _finish(
-        task_id=task_id, status=TaskStatus.FAILED, error=reason, message="Failed", allowed_from=allowed_from
+        task_id=task_id, status=TaskStatus.FAILED, error=error, message="Failed", allowed_from=allowed_from
     )
-    transaction.on_commit(lambda: _revoke(task_id))
+    if task.started_at is None:
+        transaction.on_commit(lambda: _revoke(task_id))
     return task
 
 
-def task_cancel(*, task_id: uuid.UUID) -> Task:
-    """Ask a task to stop: a pending one ends `cancelled` now, a running one at its next update.
+def task_cancel(*, task_id: uuid.UUID, stopped: bool = False) -> Task:
+    """Ask a task to stop: a pending one ends `cancelled` now, a running one once its work has
+    stopped, which the worker says with `stopped=True` (the reporter raised TaskCancelled).
 
     Raises TaskNotCancellable when the task already ended.
     """
+    if stopped:
+        return _finish(task_id=task_id, status=TaskStatus.CANCELLED, message="Cancelled")
     try:
         task = _finish(
             task_id=task_id,

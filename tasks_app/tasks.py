@@ -36,7 +36,7 @@ def _run_work(task, reporter: ProgressReporter, *, time_limit: int | None) -> No
         result = registry.kind_get(task.kind).run(task, reporter)
         reporter.flush()
     except TaskCancelled:
-        services.task_mark_cancelled(task_id=task.id)
+        services.task_cancel(task_id=task.id, stopped=True)
     except SoftTimeLimitExceeded:
         limit = time_limit or registry.kind_get(task.kind).time_limit()
         logger.warning("Task %s (%s) ran past its time limit of %d s; stopped", task.id, task.kind, limit)

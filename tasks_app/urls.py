@@ -1,6 +1,7 @@
 from django.urls import path
 
-from tasks_app import api, sse, views
+from tasks_app import api, views
+from tasks_app.realtime import sse
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

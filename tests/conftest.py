@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tasks_app import db_connections, services
+from tasks_app import services
+from tasks_app.db import threads as db_connections
 from tasks_app.models import Task
 from tests.processes import PASSWORD
 

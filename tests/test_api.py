@@ -4,8 +4,9 @@ import pytest
 
 from django.test import Client
 
-from tasks_app import resume, selectors, services
+from tasks_app import selectors, services
 from tasks_app.models import Task, TaskStatus
+from tasks_app.realtime import resume
 from tests.contract import assert_task_message
 
 # The polling reads run on the consumers' database threads, whose connections see only what

@@ -7,7 +7,7 @@ import pytest
 
 from django.core.management import CommandError, call_command
 
-from tasks_app import api_tokens
+from tasks_app.access import api_tokens
 from tasks_app.models import ApiToken
 
 

@@ -2,6 +2,8 @@
 being valid while a connection is open. Through the real ASGI stack with WebsocketCommunicator;
 tests/integration/test_security.py repeats the essentials against Daphne."""
 
+import time
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -12,8 +14,10 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from project.asgi import application
-from tasks_app import api_tokens, auth, services
-from tasks_app.session_store import SessionStore
+from tasks_app import services
+from tasks_app.access import api_tokens, credential_checks, origins, sessions, websocket
+from tasks_app.access.credentials import Credentials
+from tasks_app.access.session_store import SessionStore
 from tests.test_consumers import TIMEOUT, close_code, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,7 +60,7 @@ async def first_message_or_close(communicator: WebsocketCommunicator) -> dict:
 def test_an_origin_is_allowed_only_when_it_names_an_allowed_host(origin, allowed, settings):
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 
-    assert auth.origin_allowed(origin) is allowed
+    assert origins.origin_allowed(origin) is allowed
 
 
 def test_a_socket_from_a_foreign_origin_is_closed_with_1008(user):
@@ -300,7 +304,7 @@ def session_of(client) -> SessionStore:
 def test_a_session_user_is_the_user_logged_in(client, user):
     client.force_login(user)
 
-    assert auth.session_user(session_of(client)) == user
+    assert sessions.session_user(session_of(client)) == user
 
 
 def test_a_session_user_whose_password_changed_since_is_anonymous_and_the_session_flushed(client, user):
@@ -309,8 +313,34 @@ def test_a_session_user_whose_password_changed_since_is_anonymous_and_the_sessio
     user.save()
     session = session_of(client)
 
-    assert auth.session_user(session).is_anonymous
+    assert sessions.session_user(session).is_anonymous
     assert not Session.objects.filter(session_key=client.cookies["sessionid"].value).exists()
+
+
+def rotate_secret_key(settings) -> None:
+    """A deploy that rotates SECRET_KEY, keeping the old one in SECRET_KEY_FALLBACKS."""
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-for-this-test-" + "x" * 40
+
+
+def test_a_session_hashed_under_a_fallback_secret_key_still_logs_its_user_in_at_connect(
+    client, user, settings
+):
+    client.force_login(user)
+    rotate_secret_key(settings)
+
+    assert sessions.session_user(session_of(client)) == user
+    assert Session.objects.filter(session_key=client.cookies["sessionid"].value).exists()
+
+
+def test_a_session_hashed_under_a_fallback_secret_key_holds_in_the_later_checks_too(client, user, settings):
+    client.force_login(user)
+    rotate_secret_key(settings)
+    credentials = Credentials(
+        method="session", user_id=user.pk, session_key=client.cookies["sessionid"].value
+    )
+
+    assert credential_checks.credentials_valid_until([credentials])[0] > time.time()
 
 
 def test_a_session_user_who_was_deactivated_is_anonymous(client, user):
@@ -318,14 +348,14 @@ def test_a_session_user_who_was_deactivated_is_anonymous(client, user):
     user.is_active = False
     user.save()
 
-    assert auth.session_user(session_of(client)).is_anonymous
+    assert sessions.session_user(session_of(client)).is_anonymous
 
 
 def test_a_session_user_of_a_backend_no_longer_configured_is_anonymous(client, user, settings):
     client.force_login(user)
     settings.AUTHENTICATION_BACKENDS = [f"{__name__}.BackendWithItsOwnUserRead"]
 
-    assert auth.session_user(session_of(client)).is_anonymous
+    assert sessions.session_user(session_of(client)).is_anonymous
 
 
 def test_a_backend_with_its_own_user_read_is_asked_for_the_user(client, user, settings):
@@ -334,12 +364,12 @@ def test_a_backend_with_its_own_user_read_is_asked_for_the_user(client, user, se
     client.force_login(user, backend=path)
     BackendWithItsOwnUserRead.asked.clear()
 
-    assert auth.session_user(session_of(client)) == user
+    assert sessions.session_user(session_of(client)) == user
     assert BackendWithItsOwnUserRead.asked == [user.pk]
 
 
 def test_a_session_without_a_user_is_anonymous(db):
-    assert auth.session_user(SessionStore()).is_anonymous
+    assert sessions.session_user(SessionStore()).is_anonymous
 
 
 def test_a_sockets_session_is_the_cookies_and_its_frames_go_straight_to_the_server(client, user):
@@ -355,7 +385,7 @@ def test_a_sockets_session_is_the_cookies_and_its_frames_go_straight_to_the_serv
 
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     scope = {"type": "websocket", "path": STREAM, "headers": [(b"cookie", cookie)]}
-    stack = auth.CookieMiddleware(auth.WebSocketSessionMiddleware(inner))
+    stack = websocket.CookieMiddleware(websocket.WebSocketSessionMiddleware(inner))
     async_to_sync(stack)(scope, None, server_send)
 
     assert seen == {"session_key": client.cookies["sessionid"].value, "send": server_send}

@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 
 from django.conf import settings
 
-from tasks_app import broadcast
+from tasks_app.realtime import broadcast
 
 TIMEOUT = 5
 

@@ -9,8 +9,8 @@ from asgiref.sync import async_to_sync
 
 from django.conf import settings
 
-from tasks_app import broadcast
-from tasks_app.channel_layer import RedisChannelLayer, RedisPubSubChannelLayer
+from tasks_app.realtime import broadcast
+from tasks_app.realtime.redis_layers import RedisChannelLayer, RedisPubSubChannelLayer
 
 CROWD = 500  # five times the pool's connections
 

@@ -1,6 +1,6 @@
 import pytest
 
-from tasks_app.client_messages import ProtocolError, parse
+from tasks_app.realtime.client_messages import ProtocolError, parse
 
 
 def test_action_is_accepted_in_place_of_type():

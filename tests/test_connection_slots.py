@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 
 from django.conf import settings
 
-from tasks_app import connection_slots
+from tasks_app.realtime import connection_slots
 
 
 @pytest.fixture(autouse=True)

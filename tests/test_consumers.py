@@ -12,8 +12,9 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from project.asgi import application
-from tasks_app import broadcast, messages, services
+from tasks_app import services
 from tasks_app.models import Task
+from tasks_app.realtime import broadcast, messages
 from tests.contract import CLOSE_CODES, assert_task_message
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -13,8 +13,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tasks_app import api_tokens, credential_changes, credential_checks
-from tasks_app.auth import Credentials
+from tasks_app.access import api_tokens, credential_checks
+from tasks_app.access.credentials import Credentials, concerns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -122,7 +122,7 @@ def test_a_token_holds_until_a_change_is_announced(user):
 def test_a_change_concerns_the_credentials_of_its_user_session_or_token(change, concerned):
     credentials = Credentials(method="session", user_id=1, session_key="s1")
 
-    assert credential_changes.concerns(change, credentials) is concerned
+    assert concerns(change, credentials) is concerned
 
 
 class Connection:
@@ -175,12 +175,15 @@ def test_a_session_is_read_again_when_it_expires_and_then_no_longer_holds(user, 
     session.save()
     expiring = Credentials(method="session", user_id=user.pk, session_key=session.session_key)
 
+    now = [time.time()]
+
     async def scenario():
-        watch, connection = credential_checks.CredentialWatch(), Connection()
+        watch, connection = credential_checks.CredentialWatch(clock=lambda: now[0]), Connection()
         await watch.add(connection, expiring)
         await watch.check_round()
+        now[0] += 1
         await watch.check_round()  # before expiry: nothing read
-        await asyncio.sleep(2.2)
+        now[0] += 2
         await watch.check_round()
         return connection.outcomes
 

@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.db import Error, connection, connections
 
-from tasks_app import db_connections
+from tasks_app.db import threads as db_connections
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from tasks_app.eager_writes import EagerWriteServer
+from tasks_app.server.eager_writes import EagerWriteServer
 
 
 class Reactor:

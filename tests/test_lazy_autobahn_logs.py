@@ -4,7 +4,7 @@ from pprint import pformat as original_pformat
 
 from autobahn.websocket import protocol
 
-from tasks_app import lazy_autobahn_logs
+from tasks_app.server import lazy_autobahn_logs
 
 
 def test_an_argument_is_not_formatted_until_it_is_made_into_text():

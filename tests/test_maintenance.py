@@ -115,7 +115,7 @@ class TestCleanup:
     def test_only_the_statuses_asked_for_are_deleted(self, create_task):
         cancelled, failed = create_task("ticker", TICKER), create_task("ticker", TICKER)
         services.task_cancel(task_id=cancelled.id)
-        services.task_mark_failed(task_id=failed.id, reason="test")
+        services.task_fail(task_id=failed.id, error="test")
         for task in (cancelled, failed):
             task.refresh_from_db()
             age(task, days=2)
@@ -128,7 +128,7 @@ class TestCleanup:
         self, create_task, user
     ):
         task = create_task("ticker", TICKER)
-        services.task_mark_failed(task_id=task.id, reason="worker died")
+        services.task_fail(task_id=task.id, error="worker died")
         half = Dataset.objects.create(owner=user, task=task, name="half", columns=[])
         kept = Dataset.objects.create(owner=user, task=None, name="kept", columns=[], status="ready")
         Dataset.objects.filter(pk__in=[half.pk, kept.pk]).update(

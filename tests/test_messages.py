@@ -1,8 +1,9 @@
 import re
 from datetime import UTC, datetime
 
-from tasks_app import messages, services
+from tasks_app import services
 from tasks_app.models import Task
+from tasks_app.realtime import messages
 
 ISO_MILLISECONDS_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 TASK_FIELDS = {"task_id", "kind", "status", "progress", "current", "total", "message", "seq", "timestamp"}

@@ -1,4 +1,4 @@
-from tasks_app.rate_limit import TokenBucket
+from tasks_app.realtime.rate_limit import TokenBucket
 
 
 class FakeClock:

@@ -1,5 +1,6 @@
-from tasks_app import resume, services
+from tasks_app import services
 from tasks_app.models import TaskEvent
+from tasks_app.realtime import resume
 
 
 def _types_and_seqs(opening: list[dict]) -> list[tuple]:

@@ -1,8 +1,9 @@
 import pytest
 
-from tasks_app import broadcast, messages, services
+from project.celery import app as celery_app
+from tasks_app import services
 from tasks_app.models import EventType, Task, TaskEvent, TaskStatus
-from tasks_app.tasks import run_task
+from tasks_app.realtime import broadcast, messages
 from tasks_app.work.base import InvalidTaskInput
 
 TICKER = {"steps": 3, "interval": 0}
@@ -22,7 +23,9 @@ def test_creating_a_task_records_a_pending_event_with_seq_1(create_task):
 
 def test_a_created_task_is_enqueued_only_after_commit(user, django_capture_on_commit_callbacks, monkeypatch):
     enqueued = []
-    monkeypatch.setattr(run_task, "apply_async", lambda args, task_id, **options: enqueued.append(task_id))
+    monkeypatch.setattr(
+        celery_app, "send_task", lambda name, args, task_id, **options: enqueued.append(task_id)
+    )
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         task = services.task_create(owner=user, kind="ticker", params=TICKER)
@@ -143,7 +146,7 @@ def test_cancelling_a_pending_task_revokes_its_message_after_commit(
     create_task, monkeypatch, django_capture_on_commit_callbacks
 ):
     revoked = []
-    monkeypatch.setattr(run_task.app.control, "revoke", revoked.append)
+    monkeypatch.setattr(celery_app.control, "revoke", revoked.append)
     task = create_task("ticker", TICKER)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -214,3 +217,41 @@ def test_updates_in_a_run_keep_only_the_newest_events(run, settings):
     kept = list(TaskEvent.objects.filter(task_id=run.id).order_by("seq").values_list("seq", flat=True))
     pruned_at = last_seq - last_seq % 5
     assert kept == list(range(pruned_at - 4, last_seq + 1))
+
+
+def test_failing_a_task_that_never_started_revokes_its_message_after_commit(
+    create_task, monkeypatch, django_capture_on_commit_callbacks
+):
+    revoked = []
+    monkeypatch.setattr(celery_app.control, "revoke", revoked.append)
+    task = create_task("ticker", TICKER)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_fail(task_id=task.id, error="Marked failed by an operator.")
+
+    assert revoked == [str(task.id)]
+
+
+def test_failing_a_running_task_sends_no_revoke_since_a_worker_has_its_message(
+    create_task, monkeypatch, django_capture_on_commit_callbacks
+):
+    revoked = []
+    monkeypatch.setattr(celery_app.control, "revoke", revoked.append)
+    task = create_task("ticker", TICKER)
+    services.task_start(task_id=task.id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ended = services.task_fail(task_id=task.id, error="The work raised.")
+
+    assert (ended.status, revoked) == (TaskStatus.FAILED, [])
+
+
+def test_a_running_task_asked_to_cancel_ends_cancelled_once_its_work_has_stopped(create_task):
+    task = create_task("ticker", TICKER)
+    services.task_start(task_id=task.id)
+
+    asked = services.task_cancel(task_id=task.id)
+    ended = services.task_cancel(task_id=task.id, stopped=True)
+
+    assert (asked.status, asked.cancel_requested) == (TaskStatus.RUNNING, True)
+    assert (ended.status, ended.last_seq) == (TaskStatus.CANCELLED, asked.last_seq + 1)

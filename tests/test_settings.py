@@ -77,8 +77,10 @@ def test_the_pub_sub_channel_layer_is_the_default_the_core_one_can_be_chosen_and
     core = manage(*show_backend, env={"CHANNEL_LAYER_KIND": "core"})
     unknown = manage("check", env={"CHANNEL_LAYER_KIND": "kafka"})
 
-    assert default.stdout.strip().splitlines()[-1] == "tasks_app.channel_layer.RedisPubSubChannelLayer", (
-        default.stderr
+    assert (
+        default.stdout.strip().splitlines()[-1] == "tasks_app.realtime.redis_layers.RedisPubSubChannelLayer"
+    ), default.stderr
+    assert core.stdout.strip().splitlines()[-1] == "tasks_app.realtime.redis_layers.RedisChannelLayer", (
+        core.stderr
     )
-    assert core.stdout.strip().splitlines()[-1] == "tasks_app.channel_layer.RedisChannelLayer", core.stderr
     assert unknown.returncode != 0 and "CHANNEL_LAYER_KIND must be core or pubsub" in unknown.stderr

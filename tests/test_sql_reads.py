@@ -9,8 +9,8 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from tasks_app import selectors, services
+from tasks_app.db.model_reader import ModelReader
 from tasks_app.models import Task, TaskEvent
-from tasks_app.sql_reads import ModelReader
 
 pytestmark = pytest.mark.django_db
 

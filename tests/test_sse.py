@@ -2,7 +2,7 @@ import pytest
 
 from django.test import Client
 
-from tasks_app.sse import format_event
+from tasks_app.realtime.sse import format_event
 
 # The stream reads on the consumers' database threads, whose connections see only what is committed.
 pytestmark = pytest.mark.django_db(transaction=True)

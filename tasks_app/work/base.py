@@ -3,10 +3,12 @@
 import codecs
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django import forms
 from django.conf import settings
+
+from tasks_app.models import TaskFile
 
 
 class InvalidTaskInput(Exception):
@@ -19,6 +21,18 @@ class InvalidTaskInput(Exception):
 
 class WorkError(Exception):
     """The input cannot be processed. The message is shown to the user as the task's error."""
+
+
+class Reporter(Protocol):
+    """What a kind's work is handed to say how far it got (tasks_app.progress.ProgressReporter)."""
+
+    def step(self, message: str, *, until: float) -> None: ...
+
+    def update(
+        self, current: int | None = None, total: int | None = None, message: str | None = None
+    ) -> None: ...
+
+    def add_file(self, *, name: str, content: bytes, content_type: str) -> TaskFile: ...
 
 
 class KindForm(forms.Form):

@@ -12,11 +12,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import slugify
 
-from tasks_app import selectors, services
+from tasks_app import selectors
 from tasks_app.models import Task, TaskFile
-from tasks_app.progress import ProgressReporter
 from tasks_app.work import sample_dataset
-from tasks_app.work.base import Kind, KindForm
+from tasks_app.work.base import Kind, KindForm, Reporter
 
 SAMPLE = "sample"
 NUMERIC_TYPES = ("integer", "number")
@@ -59,7 +58,7 @@ class BatchReportParams(KindForm):
         return cleaned
 
 
-def run(task: Task, reporter: ProgressReporter) -> dict:
+def run(task: Task, reporter: Reporter) -> dict:
     # A redelivered run starts over; the files of an earlier attempt would clash by name.
     TaskFile.objects.filter(task=task).delete()
     reporter.step("Loading the dataset", until=20)
@@ -68,13 +67,13 @@ def run(task: Task, reporter: ProgressReporter) -> dict:
     reporter.step("Writing reports", until=100)
     reports = []
     for number, (value, group_rows) in enumerate(groups, start=1):
-        files = _write_report(task, number, value, columns, group_rows, dataset_name=name)
+        files = _write_report(task, reporter, number, value, columns, group_rows, dataset_name=name)
         reports.append({"group": value, "rows": len(group_rows), "files": files})
         reporter.update(number, len(groups), f"Report {number} of {len(groups)}: {value}")
     return {"dataset": name, "group_by": task.params["group_by"], "reports": reports}
 
 
-def _load(source: str, task: Task, reporter: ProgressReporter) -> tuple[str, list[dict], list[dict]]:
+def _load(source: str, task: Task, reporter: Reporter) -> tuple[str, list[dict], list[dict]]:
     if source == SAMPLE:
         return sample_dataset.NAME, sample_dataset.COLUMNS, sample_dataset.rows()
     dataset = selectors.dataset_ready_for_owner(owner=task.owner, dataset_id=int(source))
@@ -117,7 +116,7 @@ def summarise(columns: list[dict], rows: list[dict]) -> list[dict]:
     return summary
 
 
-def _write_report(task, number, value, columns, rows, *, dataset_name) -> list[dict]:
+def _write_report(task, reporter: Reporter, number, value, columns, rows, *, dataset_name) -> list[dict]:
     stem = f"{number:02d}-{slugify(value) or 'group'}"
     names = [column["name"] for column in columns]
     buffer = io.StringIO()
@@ -137,12 +136,8 @@ def _write_report(task, number, value, columns, rows, *, dataset_name) -> list[d
         },
     )
     stored = [
-        services.task_file_add(
-            task_id=task.id, name=f"{stem}.csv", content=buffer.getvalue().encode(), content_type="text/csv"
-        ),
-        services.task_file_add(
-            task_id=task.id, name=f"{stem}.html", content=html.encode(), content_type="text/html"
-        ),
+        reporter.add_file(name=f"{stem}.csv", content=buffer.getvalue().encode(), content_type="text/csv"),
+        reporter.add_file(name=f"{stem}.html", content=html.encode(), content_type="text/html"),
     ]
     return [
         {

@@ -17,8 +17,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from tasks_app.models import Dataset, DatasetRow, DatasetStatus, Task
-from tasks_app.progress import ProgressReporter
-from tasks_app.work.base import Kind, KindForm, UploadField, WorkError
+from tasks_app.work.base import Kind, KindForm, Reporter, UploadField, WorkError
 
 BATCH_SIZE = 500
 REJECTED_ROWS_SHOWN = 50
@@ -67,7 +66,7 @@ class DataImportParams(KindForm):
         }
 
 
-def run(task: Task, reporter: ProgressReporter) -> dict:
+def run(task: Task, reporter: Reporter) -> dict:
     columns = task.params["columns"]
     reporter.step("Reading the file", until=10)
     header, rows = read_csv(task.input_file, columns)
@@ -112,7 +111,7 @@ def _header_positions(first_row: list[str], columns: list[dict]) -> dict[str, in
     return {column["name"]: found[column["name"].lower()] for column in columns}
 
 
-def _insert_rows(dataset, header, rows, columns, reporter: ProgressReporter) -> dict:
+def _insert_rows(dataset, header, rows, columns, reporter: Reporter) -> dict:
     imported = 0
     rejected = []
     width = max(header.values()) + 1

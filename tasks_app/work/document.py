@@ -11,8 +11,7 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from tasks_app.models import Task
-from tasks_app.progress import ProgressReporter
-from tasks_app.work.base import Kind, KindForm, UploadField, WorkError
+from tasks_app.work.base import Kind, KindForm, Reporter, UploadField, WorkError
 
 WORDS_PER_MINUTE = 238  # average silent reading speed of adults reading non-fiction
 TOP_TERMS = 10
@@ -54,7 +53,7 @@ def _extension(name: str) -> str:
     return "." + name.lower().rsplit(".", 1)[-1]
 
 
-def run(task: Task, reporter: ProgressReporter) -> dict:
+def run(task: Task, reporter: Reporter) -> dict:
     reporter.step("Parsing the document", until=30)
     text = _parse(task, reporter)
     reporter.step("Analysing the text", until=95)
@@ -63,7 +62,7 @@ def run(task: Task, reporter: ProgressReporter) -> dict:
     return {"filename": task.params["filename"], "format": task.params["format"], **statistics}
 
 
-def _parse(task: Task, reporter: ProgressReporter) -> str:
+def _parse(task: Task, reporter: Reporter) -> str:
     file_format = task.params["format"]
     with task.input_file.open("rb") as handle:
         if file_format == "pdf":
@@ -73,7 +72,7 @@ def _parse(task: Task, reporter: ProgressReporter) -> str:
     return strip_markdown(text) if file_format == "markdown" else text
 
 
-def _pdf_text(handle, reporter: ProgressReporter) -> str:
+def _pdf_text(handle, reporter: Reporter) -> str:
     try:
         reader = PdfReader(handle)
         if reader.is_encrypted:
@@ -93,7 +92,7 @@ def strip_markdown(text: str) -> str:
     return text
 
 
-def analyse(text: str, reporter: ProgressReporter) -> dict:
+def analyse(text: str, reporter: Reporter) -> dict:
     lines = text.splitlines()
     words = 0
     sentences = 0

@@ -10,8 +10,7 @@ import time
 from django import forms
 
 from tasks_app.models import Task
-from tasks_app.progress import ProgressReporter
-from tasks_app.work.base import Kind, KindForm
+from tasks_app.work.base import Kind, KindForm, Reporter
 
 
 class TickerParams(KindForm):
@@ -19,7 +18,7 @@ class TickerParams(KindForm):
     interval = forms.FloatField(min_value=0.0, max_value=10.0)
 
 
-def run(task: Task, reporter: ProgressReporter) -> dict:
+def run(task: Task, reporter: Reporter) -> dict:
     steps = task.params["steps"]
     interval = task.params["interval"]
     reporter.step("Ticking", until=100)

@@ -15,8 +15,8 @@ from channels_redis.utils import _consistent_hash
 
 from django.conf import settings
 
-from tasks_app.broadcast import task_group
 from tasks_app.models import Task, TaskStatus
+from tasks_app.realtime.broadcast import task_group
 from tests.integration.follower import ResumingFollower
 from tests.processes import ROOT, Process, _free_port, log_in, start_daphne, start_redis, start_worker
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from django.contrib.auth import get_user_model
 
-from tasks_app import api_tokens, services
+from tasks_app import services
+from tasks_app.access import api_tokens
 from tasks_app.models import Task
 from tests.contract import CLOSE_CODES, assert_server_message
 from tests.hostile import frames

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from tasks_app import api_tokens
+from tasks_app.access import api_tokens
 
 
 class Command(BaseCommand):

@@ -7,8 +7,9 @@ from asgiref.sync import async_to_sync
 
 from django.core.management.base import BaseCommand
 
-from tasks_app import connection_slots, maintenance
+from tasks_app import maintenance
 from tasks_app.management.durations import duration
+from tasks_app.realtime import connection_slots
 
 
 class Command(BaseCommand):

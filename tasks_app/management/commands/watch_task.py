@@ -4,15 +4,14 @@ import asyncio
 import sys
 import uuid
 
-from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from tasks_app import broadcast
-from tasks_app.follow import TaskFollower
 from tasks_app.models import Task, TaskStatus
+from tasks_app.realtime import broadcast
+from tasks_app.realtime.follow import TaskFollower
 
 EXIT_CODES = {TaskStatus.COMPLETED: 0, TaskStatus.FAILED: 3, TaskStatus.CANCELLED: 4}
 EXIT_NOT_FOUND = 5
@@ -48,26 +47,22 @@ async def _watch(task_id: uuid.UUID, display: "Display") -> dict:
     last = None
     while True:
         try:
-            layer = get_channel_layer()
-            channel = await layer.new_channel()
-            group = broadcast.task_group(task_id)
-            await layer.group_add(group, channel)
+            listener = broadcast.Listener(broadcast.task_group(task_id))
+            await listener.open()
             try:
                 resume_from = str(follower.sent_seq) if last is not None else None
                 for message in await follower.opening(resume_from):
                     last = display.show(message)
                 while not follower.finished:
-                    try:
-                        envelope = await asyncio.wait_for(
-                            layer.receive(channel), settings.TASKPULSE_HEARTBEAT_SECONDS
-                        )
-                        messages = await follower.live(envelope["message"])
-                    except TimeoutError:
+                    envelope = await listener.next(settings.TASKPULSE_HEARTBEAT_SECONDS)
+                    if envelope is None:
                         messages = await follower.opening(str(follower.sent_seq))
+                    else:
+                        messages = await follower.live(envelope["message"])
                     for message in messages:
                         last = display.show(message)
             finally:
-                await layer.group_discard(group, channel)
+                await listener.close()
             display.end()
             return last
         except (RedisError, OSError) as exc:

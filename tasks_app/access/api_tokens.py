@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
-from tasks_app import credential_changes
+from tasks_app.access import credential_changes
 from tasks_app.models import ApiToken
 
 logger = logging.getLogger(__name__)
@@ -16,6 +16,16 @@ logger = logging.getLogger(__name__)
 API_TOKEN_PREFIX = "tp_"
 # Recording every use would be a write per request; a minute's precision is what people read.
 _API_TOKEN_USE_PRECISION = timedelta(minutes=1)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
 
 
 def api_token_digest(token: str) -> str:

@@ -1,4 +1,5 @@
-"""The one module that talks to the channel layer: group names, and publishing events to them."""
+"""The one module that talks to the channel layer: group names, publishing to them, joining and
+leaving them, and listening on a channel of one's own."""
 
 import asyncio
 import logging
@@ -122,3 +123,49 @@ def _publish(group: str, envelope: dict) -> None:
         logger.exception("Could not publish %s to %s", envelope["type"], group)
         return
     metrics.PUBLISH_LATENCY.observe(time.perf_counter() - started)
+
+
+async def group_join(group: str, channel: str) -> None:
+    await get_channel_layer().group_add(group, channel)
+
+
+async def group_leave(group: str, channel: str) -> None:
+    await get_channel_layer().group_discard(group, channel)
+
+
+class Listener:
+    """A channel of its own in `group`, for code that is not a consumer (an SSE stream, the
+    credential watch), with one receive kept across waits: cancelling a pub/sub layer's receive
+    drops the channel, and what arrived for it meanwhile."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.channel: str | None = None
+        self._layer = get_channel_layer()
+        self._receiving: asyncio.Future | None = None
+
+    async def open(self) -> None:
+        self.channel = await self._layer.new_channel()
+        await self._layer.group_add(self.group, self.channel)
+
+    async def rejoin(self) -> None:
+        """The core layer forgets a group's members after its group_expiry; pub/sub never does."""
+        await self._layer.group_add(self.group, self.channel)
+
+    async def next(self, timeout: float, *, unless: asyncio.Future | None = None) -> dict | None:
+        """The next message, or None after `timeout` seconds or once `unless` is done."""
+        if self._receiving is None:
+            self._receiving = asyncio.ensure_future(self._layer.receive(self.channel))
+        waits = {self._receiving} if unless is None else {self._receiving, unless}
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if not self._receiving.done():
+            return None
+        received, self._receiving = self._receiving, None
+        return received.result()
+
+    async def close(self) -> None:
+        if self._receiving is not None:
+            self._receiving.cancel()
+            self._receiving = None
+        if self.channel is not None:
+            await self._layer.group_discard(self.group, self.channel)

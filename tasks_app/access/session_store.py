@@ -8,7 +8,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from tasks_app.sql_reads import ModelReader
+from tasks_app.db.model_reader import ModelReader
 
 _UNEXPIRED = ModelReader(Session, where=("session_key", "expire_date__gt"))
 

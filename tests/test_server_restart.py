@@ -1,4 +1,4 @@
-"""What `manage.py serve` does on SIGTERM before its reactor stops (tests/integration/
+"""What a Daphne server does on SIGTERM before its reactor stops (tests/integration/
 test_server_restart.py runs it whole against clients)."""
 
 import asyncio
@@ -7,8 +7,8 @@ from unittest import mock
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import task, tcp
 
-from tasks_app import connection_slots
-from tasks_app.management.commands import serve
+from tasks_app.realtime import connection_slots
+from tasks_app.server import restart
 
 
 def test_a_stopping_server_stops_listening_before_it_closes_its_sockets(monkeypatch):
@@ -19,7 +19,7 @@ def test_a_stopping_server_stops_listening_before_it_closes_its_sockets(monkeypa
     port.stopListening.side_effect = lambda: happened.append("stop listening")
     socket = mock.Mock(spec=WebSocketProtocol, state=WebSocketProtocol.STATE_OPEN)
     socket.serverClose.side_effect = lambda code: happened.append(f"close {code}")
-    monkeypatch.setattr(serve.reactor, "getReaders", lambda: [port, mock.Mock()])
+    monkeypatch.setattr(restart.reactor, "getReaders", lambda: [port, mock.Mock()])
 
     async def none_held() -> int:
         return 0
@@ -27,7 +27,7 @@ def test_a_stopping_server_stops_listening_before_it_closes_its_sockets(monkeypa
     monkeypatch.setattr(connection_slots, "slots_release_held", none_held)
 
     async def shut_down() -> None:
-        serve.close_websockets_for_restart(mock.Mock(connections={socket: {}}))
+        restart.close_websockets_for_restart(mock.Mock(connections={socket: {}}))
         await asyncio.sleep(0)
 
     asyncio.run(shut_down())
@@ -37,26 +37,26 @@ def test_a_stopping_server_stops_listening_before_it_closes_its_sockets(monkeypa
 
 def test_a_stopping_server_stops_waiting_once_every_socket_it_closed_has_closed(monkeypatch):
     clock = task.Clock()
-    monkeypatch.setattr(serve, "reactor", clock)
+    monkeypatch.setattr(restart, "reactor", clock)
     sockets = [mock.Mock(spec=WebSocketProtocol, state=WebSocketProtocol.STATE_CLOSING) for _ in range(3)]
     done = []
-    serve._all_closed(sockets, seconds=0.5).addCallback(lambda _: done.append(clock.seconds()))
+    restart._all_closed(sockets, seconds=0.5).addCallback(lambda _: done.append(clock.seconds()))
 
     clock.advance(0.05)
     for protocol in sockets:
         protocol.state = WebSocketProtocol.STATE_CLOSED
-    clock.pump([serve.CLOSE_POLL_SECONDS] * 50)
+    clock.pump([restart.CLOSE_POLL_SECONDS] * 50)
 
     assert done and done[0] < 0.1
 
 
 def test_a_stopping_server_waits_no_longer_than_its_flush_time_for_a_client_that_never_answers(monkeypatch):
     clock = task.Clock()
-    monkeypatch.setattr(serve, "reactor", clock)
+    monkeypatch.setattr(restart, "reactor", clock)
     silent = mock.Mock(spec=WebSocketProtocol, state=WebSocketProtocol.STATE_CLOSING)
     done = []
-    serve._all_closed([silent], seconds=0.5).addCallback(lambda _: done.append(clock.seconds()))
+    restart._all_closed([silent], seconds=0.5).addCallback(lambda _: done.append(clock.seconds()))
 
-    clock.pump([serve.CLOSE_POLL_SECONDS] * 100)
+    clock.pump([restart.CLOSE_POLL_SECONDS] * 100)
 
-    assert done and 0.5 <= done[0] < 0.5 + 2 * serve.CLOSE_POLL_SECONDS
+    assert done and 0.5 <= done[0] < 0.5 + 2 * restart.CLOSE_POLL_SECONDS

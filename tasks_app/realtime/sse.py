@@ -12,15 +12,17 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
-from channels.layers import get_channel_layer
-
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from tasks_app import auth, broadcast, connection_slots, credential_checks, metrics, selectors
-from tasks_app.db_connections import consumer_database
-from tasks_app.follow import TaskFollower
+from tasks_app import metrics, selectors
+from tasks_app.access import credential_checks
+from tasks_app.access.credentials import Credentials, request_credentials
+from tasks_app.access.origins import request_origin_allowed
+from tasks_app.db.threads import consumer_database
+from tasks_app.realtime import broadcast, connection_slots
+from tasks_app.realtime.follow import TaskFollower
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ async def task_events(request: HttpRequest, task_id: str) -> HttpResponse:
     user = await consumer_database(_user_of)(request)
     if not user.is_authenticated:
         return HttpResponse("Log in first.", status=401, content_type="text/plain")
-    if not auth.request_origin_allowed(request):
+    if not request_origin_allowed(request):
         logger.info("SSE %s refused: origin %r not allowed", request.path, request.headers.get("Origin"))
         metrics.ERRORS.labels("403").inc()
         return HttpResponse("This site may not open the stream.", status=403, content_type="text/plain")
@@ -50,7 +52,7 @@ async def task_events(request: HttpRequest, task_id: str) -> HttpResponse:
         return response
     last_seq = request.headers.get("Last-Event-ID") or request.GET.get("last_seq")
     stream = _stream(
-        TaskFollower(task.id), last_seq, auth.request_credentials(request, user), connection_id=connection_id
+        TaskFollower(task.id), last_seq, request_credentials(request, user), connection_id=connection_id
     )
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
@@ -69,19 +71,14 @@ def format_event(message: dict) -> str:
 
 
 async def _stream(
-    follower: TaskFollower, last_seq: str | None, credentials: auth.Credentials, *, connection_id: str
+    follower: TaskFollower, last_seq: str | None, credentials: Credentials, *, connection_id: str
 ) -> AsyncIterator[str]:
     """The events, until the task's complete or until the session or token stops being valid
     (credential_checks; the browser's reconnect then gets 401)."""
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    group = broadcast.task_group(follower.task_id)
+    listener = broadcast.Listener(broadcast.task_group(follower.task_id))
     held = _HeldCredentials(credentials, connection_id)
     # Join before reading history, so an event committed meanwhile arrives live rather than never.
-    await layer.group_add(group, channel)
-    # One receive and one wait for revocation, kept across heartbeats: cancelling a pub/sub
-    # layer's receive drops the channel, and an event that arrived for it meanwhile.
-    receiving = asyncio.ensure_future(layer.receive(channel))
+    await listener.open()
     revoked = asyncio.ensure_future(held.revoked.wait())
     try:
         await credential_checks.watch().add(held, credentials)
@@ -89,8 +86,7 @@ async def _stream(
         for message in await follower.opening(last_seq):
             yield format_event(message)
         while not follower.finished:
-            await asyncio.wait({receiving, revoked}, timeout=settings.TASKPULSE_HEARTBEAT_SECONDS,
-                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            envelope = await listener.next(settings.TASKPULSE_HEARTBEAT_SECONDS, unless=revoked)
             if revoked.done():
                 logger.info(
                     "SSE of task %s ended: user %s's %s is no longer valid",
@@ -99,25 +95,22 @@ async def _stream(
                     credentials.method,
                 )
                 return
-            if not receiving.done():
+            if envelope is None:
                 yield ": heartbeat\n\n"
                 continue
-            envelope = receiving.result()
-            receiving = asyncio.ensure_future(layer.receive(channel))
             for message in await follower.live(envelope["message"]):
                 yield format_event(message)
     finally:
-        receiving.cancel()
         revoked.cancel()
         credential_checks.watch().discard(held)
-        await layer.group_discard(group, channel)
+        await listener.close()
         await connection_slots.slot_release(user_id=credentials.user_id, connection_id=connection_id)
 
 
 class _HeldCredentials:
     """A stream's side of the credential watch: renews its slot, or marks it revoked."""
 
-    def __init__(self, credentials: auth.Credentials, connection_id: str) -> None:
+    def __init__(self, credentials: Credentials, connection_id: str) -> None:
         self.credentials = credentials
         self.connection_id = connection_id
         self.revoked = asyncio.Event()

@@ -1,37 +1,31 @@
-"""How database connections are held: HTTP requests close theirs when the response is done, and
-the WebSocket side reaches the database through a few threads of its own that keep theirs.
-
-Under ASGI, Django runs each request's sync code in a thread of its own, so a connection kept
-for reuse (CONN_MAX_AGE) is never reused and piles up until PostgreSQL refuses more: the
-benchmark's HTTP pollers hit "too many clients" within seconds. Django's docs say to disable
-persistent connections with ASGI; so request threads' connections are closed here.
+"""The consumers' database threads: the WebSocket and SSE side reaches the database through a few
+threads of its own, which keep their connections.
 
 Channels' database_sync_to_async runs every consumer's queries in one thread, one after another.
-When a thousand clients reconnect at once (a deploy), each needs five small queries, and that
-one thread spent the storm waiting on PostgreSQL round trips, 40 % of them the health check
-(SELECT 1) Django runs before the first query of every call (bin/bench, py-spy). So consumers call
-the database through `consumer_database`: a small pool of threads whose round trips overlap, with
-connections kept (CONN_MAX_AGE) and not health-checked. A connection that fails is still
-replaced: the failing call raises, marks it, and the next call's close_old_connections closes it.
+When a thousand clients reconnect at once (a deploy), that one thread spent the storm waiting on
+PostgreSQL round trips, many of them the health check (SELECT 1) Django runs before the first
+query of every call. So consumers call the database through `consumer_database`: a small pool of
+threads whose round trips overlap, with connections kept (CONN_MAX_AGE) and not health-checked. A
+connection that fails is still replaced: the failing call raises, marks it, and the next call's
+close_old_connections closes it.
 
 The hand-over to those threads and back is our own rather than asgiref's sync_to_async on a
-ThreadPoolExecutor: in a storm, that hand-over cost as much server CPU as the queries' own
-Python (py-spy: each call made an asyncio future chained to a concurrent one, each with its
-locks, and woke the event loop once). Here the threads take calls from one queue, and hand back
-the results of as many as have queued up meanwhile with one wake-up of the loop: 1,000
-clients reconnecting at once took 13 % less server CPU (bin/bench's storm, alternated runs).
+ThreadPoolExecutor, which made an asyncio future chained to a concurrent one for each call, each
+with its locks, and woke the event loop once per call. Here the threads take calls from one
+queue, and hand back the results of as many as have queued up meanwhile with one wake-up of the
+loop. Measured in docs/performance.md.
 """
 
 import asyncio
 import contextvars
 import queue
 import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from functools import lru_cache
+from typing import ParamSpec, TypeVar, cast
 
-from django.core.signals import request_finished
 from django.db import close_old_connections, connections
-from django.db.backends.signals import connection_created
 
 # Each thread holds one connection per server process; a few overlap the round trips without
 # crowding PostgreSQL's connection limit when many server processes run.
@@ -165,15 +159,17 @@ def _settle(future, outcome) -> None:
 
 _threads = DatabaseThreads(CONSUMER_DATABASE_THREADS)
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def consumer_database(function):
+
+def consumer_database(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """`function`, to be awaited, run in the consumers' database threads: what Channels'
     database_sync_to_async is, with these threads instead of its one."""
-    return _adapter(function)
+    return cast(Callable[P, Awaitable[R]], _adapter(function))
 
 
-# The callers pass the same few functions on every call: building an adapter anew each time was
-# 5 % of the server's CPU through a connect storm (py-spy, bin/bench --profile).
+# The callers pass the same few functions on every call: an adapter is built once for each.
 @lru_cache(maxsize=128)
 def _adapter(function):
     async def call(*args, **kwargs):
@@ -196,20 +192,6 @@ def close_consumer_connections() -> None:
     _threads.on_each_thread(close)
 
 
-def close_request_connections(**kwargs) -> None:
-    for connection in connections.all(initialized_only=True):
-        # A test's transaction wraps the request when the test client calls in-process.
-        if not connection.in_atomic_block:
-            connection.close()
-
-
 def skip_health_checks_in_consumer_threads(connection, **kwargs) -> None:
     if threading.current_thread().name.startswith(_THREAD_NAME_PREFIX):
         connection.health_check_enabled = False
-
-
-def connect() -> None:
-    request_finished.connect(close_request_connections, dispatch_uid="taskpulse-close-request-connections")
-    connection_created.connect(
-        skip_health_checks_in_consumer_threads, dispatch_uid="taskpulse-consumer-connections"
-    )

@@ -3,9 +3,9 @@ is sent twice, nothing is skipped, and the client knows when the task has finish
 
 import uuid
 
-from tasks_app import resume
-from tasks_app.db_connections import consumer_database
+from tasks_app.db.threads import consumer_database
 from tasks_app.models import TERMINAL_STATUSES
+from tasks_app.realtime import resume
 
 
 class TaskFollower:

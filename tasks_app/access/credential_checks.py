@@ -14,20 +14,19 @@ import logging
 import math
 import time
 import weakref
-
-from channels.layers import get_channel_layer
+from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
-from tasks_app import credential_changes
-from tasks_app.auth import Credentials
-from tasks_app.db_connections import consumer_database
+from tasks_app.access.credentials import Credentials, concerns
+from tasks_app.access.sessions import session_hash_verified, session_login
+from tasks_app.db.threads import consumer_database
 from tasks_app.models import ApiToken
+from tasks_app.realtime import broadcast
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ logger = logging.getLogger(__name__)
 _DATABASE_SESSION_ENGINES = {
     "django.contrib.sessions.backends.db",
     "django.contrib.sessions.backends.cached_db",
-    "tasks_app.session_store",
+    "tasks_app.access.session_store",
 }
 
 
@@ -95,18 +94,14 @@ def _sessions(keys: set[str]) -> dict[str, tuple[dict, float | None]]:
 
 
 def _session_holds(session: dict | None, user_id, users_by_id: dict) -> bool:
-    if not session or session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+    """sessions.session_user's rule, for a session read in bulk: still logged in as `user_id`
+    with a backend still configured, the user active (read in bulk as Django's ModelBackend
+    reads it), and the session's hash verified."""
+    login = session_login(session) if session else None
+    if login is None or login[0] != user_id:
         return False
-    if (
-        session.get(SESSION_KEY) is None
-        or get_user_model()._meta.pk.to_python(session[SESSION_KEY]) != user_id
-    ):
-        return False
-    user, session_hash = users_by_id.get(user_id), session.get(HASH_SESSION_KEY)
-    if user is None or not session_hash:
-        return False  # deactivated (or deleted), or a session from before hashes were kept
-    valid_hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
-    return any(constant_time_compare(session_hash, valid) for valid in valid_hashes)
+    user = users_by_id.get(user_id)
+    return user is not None and session_hash_verified(user, session.get(HASH_SESSION_KEY))
 
 
 class CredentialWatch:
@@ -114,9 +109,11 @@ class CredentialWatch:
     Each is told the outcome of its checks through `credentials_checked(valid)`, and every
     TASKPULSE_AUTH_RECHECK_SECONDS that it still holds, which renews its connection slot."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        """`clock` gives epoch seconds, the scale of a session's expiry."""
+        self._clock = clock
         self._open: dict = {}
-        # The loop time at which each connection's credentials must be read again: at once for
+        # The clock reading at which each connection's credentials must be read again: at once for
         # a new one, at its session's expiry, or never (a token) unless a change is announced.
         self._due: dict = {}
         self._tasks: list[asyncio.Task] = []
@@ -145,7 +142,7 @@ class CredentialWatch:
 
     async def check_round(self) -> None:
         """Read the credentials of the connections that are due; tell the others they hold."""
-        now = asyncio.get_running_loop().time()
+        now = self._clock()
         due = {connection for connection, at in self._due.items() if at <= now}
         await self.check(list(due))
         await self._tell([(connection, True) for connection in list(self._open) if connection not in due])
@@ -159,11 +156,11 @@ class CredentialWatch:
         valid_until = await consumer_database(credentials_valid_until)(
             [credentials for _, credentials in entries]
         )
-        now, loop_now = time.time(), asyncio.get_running_loop().time()
+        now = self._clock()
         outcomes = []
         for (connection, _), until in zip(entries, valid_until, strict=True):
             if connection in self._due:
-                self._due[connection] = loop_now + (until - now)
+                self._due[connection] = until
             outcomes.append((connection, until > now))
         await self._tell(outcomes)
 
@@ -187,33 +184,24 @@ class CredentialWatch:
                 logger.exception("The credentials check failed; trying again next round")
 
     async def _listen_for_changes(self) -> None:
-        layer = get_channel_layer()
         while True:
-            receiving = None
+            listener = broadcast.Listener(broadcast.CREDENTIALS_GROUP)
             try:
-                channel = await layer.new_channel()
-                await layer.group_add(credential_changes.GROUP, channel)
+                await listener.open()
                 # A change announced while no one listened (this process starting, Redis away)
                 # was missed: every connection is read again in the next round.
                 self._due = dict.fromkeys(self._due, 0.0)
                 self._listening.set()
-                # One receive kept across waits: cancelling a pub/sub layer's receive drops the
-                # channel, and what arrived for it meanwhile.
-                receiving = asyncio.ensure_future(layer.receive(channel))
                 while True:
-                    done, _ = await asyncio.wait({receiving}, timeout=settings.TASKPULSE_AUTH_RECHECK_SECONDS)
-                    if not done:
-                        # The core layer forgets a group's members after its group_expiry; for the
-                        # pub/sub layer this costs nothing.
-                        await layer.group_add(credential_changes.GROUP, channel)
+                    change = await listener.next(settings.TASKPULSE_AUTH_RECHECK_SECONDS)
+                    if change is None:
+                        await listener.rejoin()
                         continue
-                    change = receiving.result()
-                    receiving = asyncio.ensure_future(layer.receive(channel))
                     await self.check(
                         [
                             connection
                             for connection, credentials in self._open.items()
-                            if credential_changes.concerns(change, credentials)
+                            if concerns(change, credentials)
                         ]
                     )
             except Exception:
@@ -221,8 +209,14 @@ class CredentialWatch:
                 logger.exception("Listening for credential changes failed; listening again")
                 await asyncio.sleep(1)
             finally:
-                if receiving is not None:
-                    receiving.cancel()
+                await _closed_quietly(listener)
+
+
+async def _closed_quietly(listener: broadcast.Listener) -> None:
+    try:
+        await listener.close()
+    except Exception:
+        logger.warning("Could not leave the credential changes group", exc_info=True)
 
 
 _watches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CredentialWatch]" = (

@@ -2,7 +2,7 @@ import uuid
 
 from django.urls import path
 
-from tasks_app import consumers
+from tasks_app.realtime import consumers
 
 websocket_urlpatterns = [
     path("ws/tasks/<str:task_id>/", consumers.TaskConsumer.as_asgi()),

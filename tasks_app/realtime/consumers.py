@@ -12,26 +12,15 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from django.conf import settings
 
-from tasks_app import (
-    broadcast,
-    client_messages,
-    connection_slots,
-    credential_checks,
-    messages,
-    metrics,
-    selectors,
-)
-from tasks_app.db_connections import consumer_database
-from tasks_app.follow import TaskFollower
-from tasks_app.rate_limit import TokenBucket
+from tasks_app import metrics, selectors
+from tasks_app.access import credential_checks
+from tasks_app.db.threads import consumer_database
+from tasks_app.realtime import broadcast, client_messages, connection_slots, messages
+from tasks_app.realtime.close_codes import CloseCode
+from tasks_app.realtime.follow import TaskFollower
+from tasks_app.realtime.rate_limit import TokenBucket
 
 logger = logging.getLogger(__name__)
-
-CLOSE_NORMAL = 1000
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_NOT_FOUND = 4404
-CLOSE_TOO_MANY = 4429
-
 
 _EVENT_TYPES = ("progress", "complete")
 # Enough for every event of a few hundred tasks: a storm of resumes replays the same recent events
@@ -94,11 +83,11 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         await self.accept(subprotocol=credentials.subprotocol)
         if not authenticated:
             logger.info("WebSocket %s refused: not authenticated", self.scope["path"])
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self.close(code=CloseCode.UNAUTHENTICATED)
             return None
         if not has_slot:
             logger.info("WebSocket %s refused: user %s has too many connections", self.scope["path"], user.pk)
-            await self.close(code=CLOSE_TOO_MANY)
+            await self.close(code=CloseCode.TOO_MANY)
             return None
         self._slot_user_id = user.pk
         logger.info(
@@ -146,7 +135,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         self._strikes += 1
         if self._strikes > settings.TASKPULSE_WS_FLOOD_STRIKES:
             logger.info("WebSocket %s closed: user %s kept flooding", self.scope["path"], self._slot_user_id)
-            await self.close(code=CLOSE_TOO_MANY)
+            await self.close(code=CloseCode.TOO_MANY)
             return
         retry_after = round(self._bucket.seconds_until_next(), 3)
         await self.send_json(
@@ -170,7 +159,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             self._slot_user_id,
             self.scope["credentials"].method,
         )
-        await self.close(code=CLOSE_UNAUTHENTICATED)
+        await self.close(code=CloseCode.UNAUTHENTICATED)
 
     async def handle(self, message_type: str, message: dict) -> None:
         """The message types particular to one endpoint; raise ProtocolError to answer an error."""
@@ -184,7 +173,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             metrics.ERRORS.labels(message["code"]).inc()
 
     async def close(self, code=None, reason=None) -> None:
-        if code not in (None, CLOSE_NORMAL):
+        if code not in (None, CloseCode.NORMAL):
             metrics.ERRORS.labels(str(code)).inc()
         await super().close(code=code, reason=reason)
 
@@ -221,17 +210,17 @@ class TaskConsumer(ProtocolConsumer):
         try:
             task_id = uuid.UUID(self.scope["url_route"]["kwargs"]["task_id"])
         except ValueError:
-            await self.close(code=CLOSE_NOT_FOUND)
+            await self.close(code=CloseCode.NOT_FOUND)
             return
         # Join before reading history, so an event committed meanwhile arrives live rather than
         # never. No event is handled before connect() returns, and none after a refusal.
         group = broadcast.task_group(task_id)
-        await self.channel_layer.group_add(group, self.channel_name)
+        await broadcast.group_join(group, self.channel_name)
         follower = TaskFollower(task_id)
         opening = await follower.opening_if_visible(user, self._last_seq())
         if opening is None:
-            await self.channel_layer.group_discard(group, self.channel_name)
-            await self.close(code=CLOSE_NOT_FOUND)
+            await broadcast.group_leave(group, self.channel_name)
+            await self.close(code=CloseCode.NOT_FOUND)
             return
         self.follower = follower
         await self.send_all(self.follower, opening)
@@ -241,9 +230,7 @@ class TaskConsumer(ProtocolConsumer):
     async def disconnect(self, code: int) -> None:
         await super().disconnect(code)
         if self.follower is not None:
-            await self.channel_layer.group_discard(
-                broadcast.task_group(self.follower.task_id), self.channel_name
-            )
+            await broadcast.group_leave(broadcast.task_group(self.follower.task_id), self.channel_name)
 
     async def handle(self, message_type: str, message: dict) -> None:
         if message_type != "get_status":
@@ -254,7 +241,7 @@ class TaskConsumer(ProtocolConsumer):
             user=self.scope["user"], task_id=self.follower.task_id
         )
         if task is None:  # deleted while this socket was open
-            await self.close(code=CLOSE_NOT_FOUND)
+            await self.close(code=CloseCode.NOT_FOUND)
             return
         await self.send_all(self.follower, self.follower.current(messages.snapshot(task)))
 
@@ -264,7 +251,7 @@ class TaskConsumer(ProtocolConsumer):
             await self.send_all(self.follower, await self.follower.live(event["message"]))
 
     async def task_finished(self, follower: TaskFollower) -> None:
-        await self.close(code=CLOSE_NORMAL)
+        await self.close(code=CloseCode.NORMAL)
 
     def _last_seq(self) -> str | None:
         values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("last_seq")
@@ -288,7 +275,7 @@ class StreamConsumer(ProtocolConsumer):
             return
         self.followers = {}
         self.user_group = broadcast.user_group(user.pk)
-        await self.channel_layer.group_add(self.user_group, self.channel_name)
+        await broadcast.group_join(self.user_group, self.channel_name)
         await self.send_json(messages.connection(connection_id=self.channel_name, user=user.get_username()))
         await self.start_heartbeat()
 
@@ -296,9 +283,9 @@ class StreamConsumer(ProtocolConsumer):
         await super().disconnect(code)
         if not hasattr(self, "followers"):
             return
-        await self.channel_layer.group_discard(self.user_group, self.channel_name)
+        await broadcast.group_leave(self.user_group, self.channel_name)
         for task_id in list(self.followers):
-            await self.channel_layer.group_discard(broadcast.task_group(task_id), self.channel_name)
+            await broadcast.group_leave(broadcast.task_group(task_id), self.channel_name)
 
     async def handle(self, message_type: str, message: dict) -> None:
         task_id = client_messages.task_id_of(message)
@@ -338,7 +325,7 @@ class StreamConsumer(ProtocolConsumer):
         # One follower per task per connection: a second subscribe (the page asking for a task the
         # stream already follows unasked) never sends an event twice.
         follower = self.followers.setdefault(task_id, TaskFollower(task.id))
-        await self.channel_layer.group_add(broadcast.task_group(task.id), self.channel_name)
+        await broadcast.group_join(broadcast.task_group(task.id), self.channel_name)
         opening = await follower.opening(last_seq)
         if answer:
             recovered = not any(message.get("recovered") is False for message in opening)
@@ -347,7 +334,7 @@ class StreamConsumer(ProtocolConsumer):
 
     async def _unsubscribe(self, task_id: str) -> None:
         if self.followers.pop(task_id, None) is not None:
-            await self.channel_layer.group_discard(broadcast.task_group(task_id), self.channel_name)
+            await broadcast.group_leave(broadcast.task_group(task_id), self.channel_name)
 
     async def _visible_task(self, task_id: str):
         task = await consumer_database(selectors.task_visible_to)(user=self.scope["user"], task_id=task_id)

@@ -4,8 +4,9 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from tasks_app import messages, selectors
+from tasks_app import selectors
 from tasks_app.models import Task
+from tasks_app.realtime import messages
 
 
 def opening_messages(*, task_id: uuid.UUID, last_seq: str | None) -> list[dict]:

@@ -7,20 +7,13 @@ deleted; api_tokens.api_token_revoke announces its own update. A bulk `update()`
 outside Django is not seen: such a connection holds until its session expires or it reconnects.
 """
 
-from typing import TYPE_CHECKING
-
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from tasks_app import broadcast
 from tasks_app.models import ApiToken
-
-if TYPE_CHECKING:  # auth imports api_tokens, which announces through this module
-    from tasks_app.auth import Credentials
-
-GROUP = broadcast.CREDENTIALS_GROUP
+from tasks_app.realtime import broadcast
 
 
 def announce(
@@ -29,14 +22,6 @@ def announce(
     """Once the change commits (a check before that would read the old state)."""
     change = {"user_id": user_id, "session_key": session_key, "token_id": token_id}
     transaction.on_commit(lambda: broadcast.publish_credentials_changed(change))
-
-
-def concerns(change: dict, credentials: "Credentials") -> bool:
-    return (
-        (change.get("user_id") is not None and change["user_id"] == credentials.user_id)
-        or (change.get("session_key") is not None and change["session_key"] == credentials.session_key)
-        or (change.get("token_id") is not None and change["token_id"] == credentials.token_id)
-    )
 
 
 def connect() -> None:
