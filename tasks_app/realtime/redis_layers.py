@@ -1,10 +1,15 @@
 """channels-redis's two channel layers, each with one fix Taskpulse relies on.
 
+Written against channels-redis 4.3.0 and redis 8.1.0 (pinned in requirements.txt; the internals
+used are checked by tests/test_upstream_contracts.py). No upstream issue covers either fix; both
+are written up in docs/upstream.md, which says when to delete each.
+
 RedisChannelLayer (core): redis-py 8 caps an asyncio pool at 100 connections and fails the 101st
 command at once (MaxConnectionsError). A crowd connecting or leaving together (a server restart,
-a closing event) makes more concurrent group_add/group_discard calls than that, and they failed:
-the benchmark saw 669 of 2,000 closes fail that way. A blocking pool makes them wait their turn
-instead, with the same bound on connections to Redis.
+a closing event) makes more concurrent group_add/group_discard calls than that, and they failed.
+A blocking pool makes them wait their turn instead, with the same bound on connections to Redis.
+Sentinel hosts (`master_name` and `sentinels`) keep channels-redis's own Sentinel pool, which
+redis-py has no blocking form of.
 
 RedisPubSubChannelLayer (pubsub): channels-redis's group_add returns once SUBSCRIBE is written
 to the socket, not once Redis has acted on it, and Redis drops what is published to a channel
@@ -28,6 +33,8 @@ SUBSCRIBE_CONFIRM_SECONDS = 10
 class RedisChannelLayer(core.RedisChannelLayer):
     def create_pool(self, index):
         host = dict(self.hosts[index])
+        if "address" not in host:
+            return super().create_pool(index)
         return redis.BlockingConnectionPool.from_url(host.pop("address"), **host)
 
 
@@ -70,7 +77,7 @@ class ConfirmedSubscriptionShard(pubsub.RedisSingleShardConnection):
     def _receive_message(self, message):
         if message is not None and message["type"] == "pong":
             channel, confirmed = self._unanswered_pings.pop(str_if_bytes(message["data"]), (None, None))
-            if confirmed is not None:
+            if channel is not None and confirmed is not None:
                 if self._unconfirmed_channels.get(channel) is confirmed:
                     del self._unconfirmed_channels[channel]
                 confirmed.set_result(None)

@@ -1,12 +1,17 @@
 """Twisted's TCP server transport, writing at once what it is given when nothing waits to be sent.
 
+Written against Twisted 26.10.0 (pinned in requirements.txt); it reads tcp.Server's private write
+buffers (dataBuffer, offset, _tempDataBuffer, _writeDisconnected), which
+tests/test_upstream_contracts.py checks. Upstream: twisted/twisted issue 5303 ("Default transport
+implementation doesn't write out bytes immediately"). Delete this module once Twisted writes at
+once when nothing is queued.
+
 Twisted buffers every write and asks the event loop to report the socket writable, which on
-Daphne's asyncio reactor is an epoll change to register the socket and another to unregister
-it, per message per socket. Under fan-out (one event to a thousand sockets) that was a quarter
-of the server's CPU (py-spy, bin/bench --profile). asyncio's own transports, and so Uvicorn,
-send at once when their buffer is empty and buffer only what the socket does not take; this
-does the same. What is left, and every write while something is queued, takes Twisted's path,
-so order, back-pressure and connection loss are Twisted's.
+Daphne's asyncio reactor is an epoll change to register the socket and another to unregister it,
+per message per socket: under fan-out, the largest share of the server's CPU (docs/performance.md).
+asyncio's own transports, and so Uvicorn, send at once when their buffer is empty and buffer only
+what the socket does not take; this does the same. What is left, and every write while something
+is queued, takes Twisted's path, so order, back-pressure and connection loss are Twisted's.
 """
 
 from twisted.internet import tcp

@@ -1,8 +1,13 @@
 """Autobahn's per-connection debug lines, formatted only when one is logged.
 
+Written against autobahn 26.11.1 (pinned in requirements.txt); it replaces the module-level names
+`pformat` and `hltype` in autobahn.websocket.protocol and autobahn.twisted.websocket, which
+tests/test_upstream_contracts.py checks are still called there. No upstream issue; written up in
+docs/upstream.md. Delete this module once Autobahn formats its debug arguments lazily.
+
 For every WebSocket it accepts, autobahn pretty-prints its forty-odd options and names its own
-methods in colour, as arguments to debug log calls that are not logged: 4 to 5 % of the server's
-CPU through a connect storm (py-spy, bin/bench --profile). Its modules call `pformat` and
+methods in colour, as arguments to debug log calls that are not logged: a visible share of the
+server's CPU through a connect storm (docs/performance.md). Its modules call `pformat` and
 `hltype` by name; here those names give objects that do the same formatting when the log line is
 made into text, and not otherwise. Every use of either name in those modules is an argument to a
 log call, but one: `Timings.__str__`, which must return text, and is given the original.
@@ -20,12 +25,13 @@ class Formatted:
     def __init__(self, function, value) -> None:
         self._function = function
         self._value = value
-        self._text = None
+        self._text: str | None = None
 
     def __str__(self) -> str:
-        if self._text is None:
-            self._text = self._function(self._value)
-        return self._text
+        text = self._text
+        if text is None:
+            text = self._text = self._function(self._value)
+        return text
 
     __repr__ = __str__
 
@@ -33,12 +39,14 @@ class Formatted:
         return format(str(self), spec)
 
 
-def _lazy(function):
-    def deferred(value) -> Formatted:
-        return Formatted(function, value)
+class _Lazy:
+    """Stands in for a formatting function: called, it defers the call; `original` is the function."""
 
-    deferred.original = function
-    return deferred
+    def __init__(self, original) -> None:
+        self.original = original
+
+    def __call__(self, value) -> Formatted:
+        return Formatted(self.original, value)
 
 
 def install() -> None:
@@ -46,7 +54,7 @@ def install() -> None:
     if hasattr(protocol.pformat, "original"):
         return
     pformat = protocol.pformat
-    protocol.Timings.__str__ = lambda timings: pformat(timings._timings)
+    setattr(protocol.Timings, "__str__", lambda timings: pformat(timings._timings))  # noqa: B010
     for module, names in ((protocol, ("pformat", "hltype")), (twisted_websocket, ("hltype",))):
         for name in names:
-            setattr(module, name, _lazy(getattr(module, name)))
+            setattr(module, name, _Lazy(getattr(module, name)))

@@ -1,7 +1,7 @@
 """Daphne's WebSocket protocol, letting the application close with the registered codes the
 contract has the server send (1008, 1009, 1012).
 
-Written against daphne 4.2.3 and autobahn AUTOBAHN_VERSION (pinned in requirements.txt). Autobahn's
+Written against daphne 4.2.3 and autobahn 26.11.1 (pinned in requirements.txt). Autobahn's
 sendClose() admits only 1000 and 3000-4999 from applications, though 1008 and 1012 are registered
 codes a server is meant to send; sendCloseFrame() is the step after that check. Upstream:
 crossbario/autobahn-python issue 1642 and django/daphne issue 374. Delete this module once

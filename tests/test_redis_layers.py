@@ -6,6 +6,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from asgiref.sync import async_to_sync
+from redis.asyncio.sentinel import SentinelConnectionPool
 
 from django.conf import settings
 
@@ -72,3 +73,15 @@ async def _slow_link_to_redis(delay: float) -> asyncio.Server:
         )
 
     return await asyncio.start_server(connect, "127.0.0.1", 0)
+
+
+def test_sentinel_hosts_get_a_pool_that_asks_the_sentinels_for_the_master():
+    layer = RedisChannelLayer(
+        hosts=[{"master_name": "taskpulse", "sentinels": [("127.0.0.1", 26379)], "socket_timeout": None}]
+    )
+
+    pool = layer.create_pool(0)
+
+    assert isinstance(pool, SentinelConnectionPool)
+    assert pool.service_name == "taskpulse"
+    assert pool.sentinel_manager.sentinels[0].connection_pool.connection_kwargs["port"] == 26379
