@@ -15,12 +15,20 @@
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const TRANSPORTS = ["websocket", "sse", "polling"];
-const CLOSE_UNAUTHENTICATED = 4401;
-const CLOSE_TOO_MANY = 4429;
-const CLOSE_HEARTBEAT_MISSED = 4000;
-// The contract's close codes after which a client must not reconnect: normal close, policy
-// (origin not allowed), not found.
-const CLOSE_FINAL = new Set([1000, 1008, 4404]);
+// The contract's close codes, as tasks_app/realtime/close_codes.py defines them (a test compares).
+export const CLOSE = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  SERVICE_RESTART: 1012,
+  HEARTBEAT_MISSED: 4000,
+  UNAUTHENTICATED: 4401,
+  NOT_FOUND: 4404,
+  TOO_MANY: 4429,
+});
+// After these a client must not reconnect: normal close, policy (origin not allowed), not found.
+export const CLOSE_FINAL = new Set([CLOSE.NORMAL, CLOSE.POLICY_VIOLATION, CLOSE.NOT_FOUND]);
 
 export const DEFAULTS = {
   transport: "websocket",       // the transport to start with
@@ -130,7 +138,7 @@ export class TaskStream extends EventTarget {
     if (this._socket) {
       const socket = this._socket;
       this._socket = null;
-      socket.close(1000);
+      socket.close(CLOSE.NORMAL);
     }
     for (const source of this._sources.values()) source.close();
     this._sources.clear();
@@ -159,8 +167,8 @@ export class TaskStream extends EventTarget {
   // A dead connection may never finish a close handshake, so it is abandoned, not awaited.
   _abandon(socket) {
     socket.onclose = null;
-    socket.close(CLOSE_HEARTBEAT_MISSED);
-    this._closed(socket, CLOSE_HEARTBEAT_MISSED);
+    socket.close(CLOSE.HEARTBEAT_MISSED);
+    this._closed(socket, CLOSE.HEARTBEAT_MISSED);
   }
 
   _closed(socket, code) {
@@ -168,9 +176,9 @@ export class TaskStream extends EventTarget {
     this._socket = null;
     clearTimeout(this._timers.heartbeat);
     if (this._stopped) return;
-    if (code === CLOSE_UNAUTHENTICATED) this._unauthenticated();
+    if (code === CLOSE.UNAUTHENTICATED) this._unauthenticated();
     else if (CLOSE_FINAL.has(code)) this._closedByServer(code);
-    else if (this._greeted || code === CLOSE_TOO_MANY) this._reconnect(code);  // back off, same transport
+    else if (this._greeted || code === CLOSE.TOO_MANY) this._reconnect(code);  // back off, same transport
     else this._failed(code);
   }
 
@@ -303,7 +311,7 @@ export class TaskStream extends EventTarget {
       probe.onmessage = (event) => {
         if (JSON.parse(event.data).type !== "connection") return;
         probe.onclose = null;
-        probe.close(1000);
+        probe.close(CLOSE.NORMAL);
         if (!this._stopped) this._start("websocket");
       };
       probe.onclose = () => this._scheduleProbe();

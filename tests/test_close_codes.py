@@ -1,0 +1,40 @@
+"""The close codes are defined once in Python; the browser client's copy must say the same, and
+the contract's table must list every code the server sends."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tasks_app.realtime.close_codes import FINAL, CloseCode
+from tests.contract import CLOSE_CODES
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENT = ROOT / "static" / "tasks_app" / "taskpulse-client.js"
+
+
+def client_close_codes() -> dict:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed (bin/test installs Debian's nodejs when run as root)")
+    script = (
+        f"import({json.dumps(CLIENT.as_uri())}).then(m => console.log(JSON.stringify("
+        "{close: m.CLOSE, final: [...m.CLOSE_FINAL]})))"
+    )
+    result = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(result.stdout)
+
+
+def test_the_browser_clients_close_codes_are_the_servers():
+    codes = client_close_codes()
+
+    assert codes["close"] == {code.name: code.value for code in CloseCode}
+    assert sorted(codes["final"]) == sorted(FINAL)
+
+
+def test_every_code_the_server_sends_is_in_the_contract():
+    client_only = {CloseCode.HEARTBEAT_MISSED}
+
+    assert set(CloseCode) - client_only == CLOSE_CODES
