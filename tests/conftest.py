@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tasks_app import services
-from tasks_app.db import threads as db_connections
+from tasks_app.db import threads as database_threads
 from tasks_app.models import Task
 from tests.processes import PASSWORD
 
@@ -34,7 +34,7 @@ def consumer_connections_closed_at_the_end(django_db_setup, django_db_blocker):
     """The consumers' database threads keep their connections; the test database cannot be
     dropped while they do."""
     yield
-    db_connections.close_consumer_connections()
+    database_threads.close_consumer_connections()
 
 
 @pytest.fixture(autouse=True)

@@ -7,43 +7,14 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels import consumer as consumer_module
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
-from django.test import Client
-
-from project.asgi import application
 from tasks_app import services
 from tasks_app.models import Task
 from tasks_app.realtime import broadcast, messages
-from tests.contract import CLOSE_CODES, assert_task_message
+from tests.contract import assert_task_message
+from tests.helpers import TICKER, TIMEOUT, close_code, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-TIMEOUT = 5
-TICKER = {"steps": 2, "interval": 0}
-
-
-def session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def open_socket(path: str, user=None) -> WebsocketCommunicator:
-    headers = [(b"origin", b"http://localhost")]
-    if user is not None:
-        headers.append((b"cookie", await database_sync_to_async(session_cookie)(user)))
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await communicator.connect(timeout=TIMEOUT)
-    assert connected
-    return communicator
-
-
-async def close_code(communicator: WebsocketCommunicator) -> int:
-    output = await communicator.receive_output(timeout=TIMEOUT)
-    assert output["type"] == "websocket.close", output
-    assert output["code"] in CLOSE_CODES, f"{output['code']} is not a close code of the contract"
-    return output["code"]
 
 
 def path_of(task_id) -> str:

@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 
 from tasks_app import services
 from tests.contract import assert_server_message
+from tests.helpers import TIMEOUT, open_stream
 from tests.hostile import frames
-from tests.test_consumers import TIMEOUT
-from tests.test_stream_consumer import open_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

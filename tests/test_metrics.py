@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from django.test import Client
 
 from tasks_app import services
-from tests.test_stream_consumer import open_stream
+from tests.helpers import open_stream
 
 TICKER = {"steps": 2, "interval": 0}
 

@@ -8,18 +8,9 @@ from channels.db import database_sync_to_async
 
 from tasks_app import services
 from tests.contract import assert_server_message, assert_task_message
-from tests.test_consumers import TICKER, TIMEOUT, close_code, open_socket
+from tests.helpers import STREAM, TICKER, TIMEOUT, close_code, open_socket, open_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-STREAM = "/ws/stream/"
-
-
-async def open_stream(user):
-    socket = await open_socket(STREAM, user)
-    connection = await socket.receive_json_from(TIMEOUT)
-    assert connection["type"] == "connection"
-    return socket
 
 
 async def receive_until(socket, done) -> list[dict]:

@@ -18,7 +18,7 @@ from tasks_app import services
 from tasks_app.access import api_tokens, credential_checks, origins, sessions, websocket
 from tasks_app.access.credentials import Credentials
 from tasks_app.access.session_store import SessionStore
-from tests.test_consumers import TIMEOUT, close_code, session_cookie
+from tests.helpers import TIMEOUT, close_code, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tasks_app import services
-from tests.conftest import PASSWORD
+from tests.processes import PASSWORD
 
 pytestmark = pytest.mark.e2e
 

@@ -4,18 +4,10 @@ import json
 
 import pytest
 
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS
+from tests.helpers import log_in_page
 
 pytestmark = pytest.mark.e2e
-
-
-def _log_in(page, base_url: str, user, query: str = "") -> None:
-    page.goto(f"{base_url}/{query}")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#submit-form")
 
 
 def _logged_messages(page) -> list[dict]:
@@ -32,7 +24,7 @@ def test_a_user_uploads_a_csv_watches_it_reach_100_percent_and_sees_the_summary(
     browser_page, daphne_server, celery_worker, live_user
 ):
     page = browser_page
-    _log_in(page, daphne_server.base_url, live_user)
+    log_in_page(page, daphne_server.base_url, live_user)
 
     page.select_option("#kind", "data_import")
     page.set_input_files(
@@ -58,7 +50,7 @@ def test_a_dropped_connection_resumes_from_the_last_seq_without_duplicates(
     browser_page, daphne_server, celery_worker, live_user, stop
 ):
     page = browser_page
-    _log_in(page, daphne_server.base_url, live_user)
+    log_in_page(page, daphne_server.base_url, live_user)
     page.select_option("#kind", "ticker")
     page.fill("input[name=steps]", "30")
     page.fill("input[name=interval]", "0.2")
@@ -90,7 +82,7 @@ def test_a_page_whose_session_was_logged_out_elsewhere_offers_to_log_in_again(
     browser_page, daphne_server, celery_worker, live_user
 ):
     page = browser_page
-    _log_in(page, daphne_server.base_url, live_user)
+    log_in_page(page, daphne_server.base_url, live_user)
     page.locator("#connection[data-state=connected]").wait_for(timeout=20_000)
     csrf = next(cookie["value"] for cookie in page.context.cookies() if cookie["name"] == "csrftoken")
 

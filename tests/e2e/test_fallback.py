@@ -3,7 +3,7 @@ Server-Sent Events, then to polling, and comes back to WebSocket once it gets th
 
 import pytest
 
-from tests.e2e.test_dashboard import _log_in
+from tests.helpers import log_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +46,7 @@ def test_without_websocket_the_page_follows_tasks_over_server_sent_events(
 ):
     page = browser_page
     WebSocketBlocker(page)
-    _log_in(page, daphne_server.base_url, live_user, FAST + "&retryWebSocketAfter=600000")
+    log_in_page(page, daphne_server.base_url, live_user, FAST + "&retryWebSocketAfter=600000")
     page.locator("#connection[data-transport=sse]").wait_for(timeout=20_000)
 
     _run_ticker(page)
@@ -58,7 +58,7 @@ def test_without_websocket_and_sse_the_page_polls(browser_page, daphne_server, c
     page = browser_page
     WebSocketBlocker(page)
     page.route("**/sse/**", lambda route: route.abort())
-    _log_in(page, daphne_server.base_url, live_user, FAST + "&retryWebSocketAfter=600000")
+    log_in_page(page, daphne_server.base_url, live_user, FAST + "&retryWebSocketAfter=600000")
     _run_ticker(page)
     page.locator("#connection[data-transport=polling]").wait_for(timeout=30_000)
 
@@ -70,7 +70,7 @@ def test_the_page_comes_back_to_websocket_once_it_gets_through(
 ):
     page = browser_page
     blocker = WebSocketBlocker(page)
-    _log_in(page, daphne_server.base_url, live_user, FAST)
+    log_in_page(page, daphne_server.base_url, live_user, FAST)
     page.locator("#connection[data-transport=sse]").wait_for(timeout=20_000)
 
     blocker.blocking = False
@@ -102,7 +102,7 @@ def test_a_socket_that_goes_silent_is_noticed_and_replaced(
             server.on_message(forward_the_greeting_only)
 
     page.route_web_socket("**/ws/**", route)
-    _log_in(page, daphne_server.base_url, live_user, FAST)
+    log_in_page(page, daphne_server.base_url, live_user, FAST)
     _run_ticker(page)
 
     _finished(page)

@@ -9,6 +9,7 @@ import requests
 import websockets
 
 from tasks_app import services
+from tests.helpers import open_websocket
 
 pytestmark = pytest.mark.integration
 
@@ -16,22 +17,12 @@ FOLLOW_TIMEOUT = 60
 IDLE_SECONDS = 35  # well past redis-py 8's 5 s default socket timeout (channels_redis issue 422)
 
 
-def _cookie_header(http: requests.Session) -> str:
-    return "; ".join(f"{name}={value}" for name, value in http.cookies.items())
-
-
-async def _open(http: requests.Session, ws_url: str):
-    return await websockets.connect(
-        ws_url, additional_headers={"Cookie": _cookie_header(http)}, origin=http.base_url, open_timeout=10
-    )
-
-
 def follow(http: requests.Session, ws_url: str) -> tuple[list[dict], int]:
     """Read the task socket the way a plain client does, until the server closes it."""
 
     async def read_all():
         received = []
-        async with await _open(http, ws_url) as ws:
+        async with await open_websocket(http, ws_url) as ws:
             try:
                 while True:
                     message = json.loads(await asyncio.wait_for(ws.recv(), FOLLOW_TIMEOUT))
@@ -180,7 +171,7 @@ def test_an_idle_socket_stays_open_and_still_delivers(http, live_user, monkeypat
     ws_url = f"{http.base_url.replace('http', 'ws')}/ws/tasks/{task.id}/"
 
     async def idle_then_cancel():
-        async with await _open(http, ws_url) as ws:
+        async with await open_websocket(http, ws_url) as ws:
             snapshot = json.loads(await ws.recv())
             heartbeats = await _answer_heartbeats_for(ws, IDLE_SECONDS)
             assert heartbeats, "an idle socket gets the server's ping heartbeat"

@@ -9,7 +9,7 @@ import websockets
 from django.conf import settings
 
 from tasks_app import services
-from tests.integration.test_live_progress import _open
+from tests.helpers import open_websocket
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ def test_stopping_the_server_closes_sockets_with_1012_so_clients_reconnect_at_on
     ws_url = f"{http.base_url.replace('http', 'ws')}/ws/tasks/{task.id}/"
 
     async def close_code_on_stop() -> int:
-        async with await _open(http, ws_url) as ws:
+        async with await open_websocket(http, ws_url) as ws:
             await ws.recv()
             await asyncio.to_thread(daphne_server.stop, keep_log_open=True)
             with pytest.raises(websockets.ConnectionClosed):
@@ -51,7 +51,7 @@ def test_stopping_the_server_releases_its_sockets_connection_slots(
     key = f"taskpulse:connections:{live_user.pk}"
 
     async def slots_held_before_and_after_stop() -> tuple[int, int]:
-        sockets = [await _open(http, ws_url) for _ in range(3)]
+        sockets = [await open_websocket(http, ws_url) for _ in range(3)]
         for ws in sockets:
             await ws.recv()
         before = slots.zcard(key)
