@@ -3,6 +3,7 @@
 import logging
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -129,7 +130,7 @@ class TaskAdmin(admin.ModelAdmin):
                     "tasks": queryset.select_related("owner"),
                     "action": action,
                     "opts": self.model._meta,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 },
             )
         changed = skipped = 0

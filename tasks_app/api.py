@@ -3,6 +3,7 @@
 import json
 import uuid
 from functools import wraps
+from typing import cast
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tasks_app import selectors, services
+from tasks_app.access.credentials import AuthenticatedRequest
 from tasks_app.db.threads import consumer_database
 from tasks_app.models import Task
 from tasks_app.realtime import messages, resume, routing
@@ -44,7 +46,7 @@ def tasks_collection(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return _not_authenticated()
     if request.method == "POST":
-        return _task_create(request)
+        return _task_create(cast(AuthenticatedRequest, request))  # authenticated, as checked above
     paginator = Paginator(selectors.tasks_visible_to(user=request.user), settings.TASKPULSE_TASKS_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     return JsonResponse(
@@ -59,7 +61,7 @@ def tasks_collection(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _task_create(request: HttpRequest) -> JsonResponse:
+def _task_create(request: AuthenticatedRequest) -> JsonResponse:
     try:
         kind, params = _submitted_kind_and_params(request)
     except ValueError as exc:
@@ -108,7 +110,7 @@ def _with_task(find):
 
 
 # The two reads pollers repeat are async views whose database work runs on the consumers' few
-# threads (db_connections.consumer_database). As sync views, every request in flight held a
+# threads (db.threads.consumer_database). As sync views, every request in flight held a
 # thread and a PostgreSQL connection of its own, and 1,000 pollers on one process ran PostgreSQL
 # out of connections, the workers' included (bin/bench).
 

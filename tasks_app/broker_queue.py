@@ -24,13 +24,12 @@ def task_ids_held(*, app, queues: set[str] | None = None) -> set[str]:
             raise BrokerNotInspectable(f"the broker is {connection.transport_cls}, not Redis")
         client = connection.default_channel.client
         queues = queues or {queue.name for queue in app.amqp.queues.values()} or {app.conf.task_default_queue}
-        held = set()
+        found: list[str | None] = []
         for queue in queues:
             for key in [queue, *client.scan_iter(match=f"{queue}{_PRIORITY_SEPARATOR}*")]:
-                held.update(_task_id(raw) for raw in client.lrange(key, 0, -1))
-        held.update(_task_id(json.loads(raw)[0]) for raw in client.hvals(_UNACKED))
-    held.discard(None)
-    return held
+                found.extend(_task_id(raw) for raw in client.lrange(key, 0, -1))
+        found.extend(_task_id(json.loads(raw)[0]) for raw in client.hvals(_UNACKED))
+    return {task_id for task_id in found if task_id is not None}
 
 
 def _task_id(message) -> str | None:

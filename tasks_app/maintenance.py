@@ -122,6 +122,7 @@ def task_stats(*, since: timedelta, connected_clients: int | None) -> dict:
     durations = sorted(
         (finished_at - started_at).total_seconds()
         for started_at, finished_at in finished.values_list("started_at", "finished_at")
+        if started_at is not None and finished_at is not None
     )
     by_status = dict(finished.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     ended = sum(by_status.values())

@@ -112,15 +112,19 @@ class ProgressReporter:
     def _emit(self, now: float, *, raise_if_cancelled: bool = True) -> None:
         self._unsent = False
         self._next_emit_at = now + self._min_interval
-        state = {
-            "progress": round(self._progress, 2),
-            "current": self._current,
-            "total": self._total,
-            "message": self._message,
-        }
+        progress, current, total, message = (
+            round(self._progress, 2),
+            self._current,
+            self._total,
+            self._message,
+        )
         if self._run is not None:
-            cancel_requested = services.task_progress_in_run(run=self._run, **state)
+            cancel_requested = services.task_progress_in_run(
+                run=self._run, progress=progress, current=current, total=total, message=message
+            )
         else:
-            cancel_requested = services.task_progress(task_id=self.task_id, **state)
+            cancel_requested = services.task_progress(
+                task_id=self.task_id, progress=progress, current=current, total=total, message=message
+            )
         if cancel_requested and raise_if_cancelled:
             raise TaskCancelled()

@@ -2,15 +2,18 @@
 
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 
 from tasks_app.db.model_reader import ModelReader
 from tasks_app.models import Dataset, DatasetRow, DatasetStatus, Task, TaskEvent, TaskFile
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
 # Every WebSocket connect reads its task, and a resuming one its missed events: these two run as
-# SQL made once (see sql_reads.py), not built by the ORM per call.
+# SQL made once (see db/model_reader.py), not built by the ORM per call.
 _TASK = ModelReader(Task, where=("id",))
 _OWN_TASK = ModelReader(Task, where=("id", "owner"))
 _EVENT_ROWS_AFTER = ModelReader(
@@ -18,13 +21,13 @@ _EVENT_ROWS_AFTER = ModelReader(
 )
 
 
-def tasks_visible_to(*, user: AbstractBaseUser) -> QuerySet[Task]:
+def tasks_visible_to(*, user: "User | AnonymousUser") -> QuerySet[Task]:
     """Everything for staff, the user's own tasks for everyone else, newest first."""
-    tasks = Task.objects.all() if user.is_staff else Task.objects.filter(owner=user)
+    tasks = Task.objects.all() if user.is_staff else Task.objects.filter(owner_id=user.pk)
     return tasks.order_by("-created_at")
 
 
-def task_visible_to(*, user: AbstractBaseUser, task_id: uuid.UUID | str) -> Task | None:
+def task_visible_to(*, user: "User | AnonymousUser", task_id: uuid.UUID | str) -> Task | None:
     """The task if it exists and the user may see it; None for both "missing" and "not yours"."""
     try:
         task_id = uuid.UUID(str(task_id))
@@ -35,7 +38,7 @@ def task_visible_to(*, user: AbstractBaseUser, task_id: uuid.UUID | str) -> Task
     return found[0] if found else None
 
 
-def task_owned_by(*, user: AbstractBaseUser, task_id: uuid.UUID | str) -> Task | None:
+def task_owned_by(*, user: "User | AnonymousUser", task_id: uuid.UUID | str) -> Task | None:
     """The task if the user owns it: downloads and cancellation are the owner's alone."""
     task = task_visible_to(user=user, task_id=task_id)
     return task if task is not None and task.owner_id == user.pk else None
@@ -47,19 +50,19 @@ def event_rows_after(*, task_id: uuid.UUID, seq: int) -> list[list]:
     return _EVENT_ROWS_AFTER.rows(task_id, seq)
 
 
-def task_file_for(*, user: AbstractBaseUser, task_id: uuid.UUID | str, name: str) -> TaskFile | None:
+def task_file_for(*, user: "User | AnonymousUser", task_id: uuid.UUID | str, name: str) -> TaskFile | None:
     task = task_owned_by(user=user, task_id=task_id)
     if task is None:
         return None
     return TaskFile.objects.filter(task=task, name=name).first()
 
 
-def dataset_ready_for_owner(*, owner: AbstractBaseUser, dataset_id: int) -> Dataset | None:
-    return Dataset.objects.filter(owner=owner, pk=dataset_id, status=DatasetStatus.READY).first()
+def dataset_ready_for_owner(*, owner: "User | AnonymousUser", dataset_id: int) -> Dataset | None:
+    return Dataset.objects.filter(owner_id=owner.pk, pk=dataset_id, status=DatasetStatus.READY).first()
 
 
-def datasets_ready_for_owner(*, owner: AbstractBaseUser) -> QuerySet[Dataset]:
-    return Dataset.objects.filter(owner=owner, status=DatasetStatus.READY).order_by("-created_at")
+def datasets_ready_for_owner(*, owner: "User | AnonymousUser") -> QuerySet[Dataset]:
+    return Dataset.objects.filter(owner_id=owner.pk, status=DatasetStatus.READY).order_by("-created_at")
 
 
 def dataset_rows(*, dataset: Dataset, chunk_size: int) -> Iterator[dict]:

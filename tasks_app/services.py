@@ -7,11 +7,9 @@ from contextlib import nullcontext
 from copy import copy
 from datetime import datetime, timedelta
 from functools import lru_cache
-
-from celery import current_app
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
@@ -22,6 +20,9 @@ from tasks_app.db import task_statements
 from tasks_app.models import EventType, Task, TaskEvent, TaskFile, TaskStatus
 from tasks_app.realtime import broadcast, messages
 from tasks_app.work import registry
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +73,7 @@ def _record_event(
     return task
 
 
-def task_create(
-    *, owner: AbstractBaseUser, kind: str, params: dict, upload: UploadedFile | None = None
-) -> Task:
+def task_create(*, owner: "User", kind: str, params: dict, upload: UploadedFile | None = None) -> Task:
     """Validate the input, store the task with its first event, and enqueue it after commit.
 
     Raises registry.InvalidTaskInput with field errors; nothing is stored then.
@@ -104,7 +103,7 @@ def task_retry(*, task_id: uuid.UUID) -> Task:
     return task
 
 
-def _task_store(*, owner: AbstractBaseUser, kind: str, params: dict, upload=None, retry_of=None) -> Task:
+def _task_store(*, owner: "User", kind: str, params: dict, upload=None, retry_of=None) -> Task:
     with transaction.atomic():
         task = Task.objects.create(
             owner=owner, kind=kind, params=params, retry_of=retry_of, message="Waiting for a worker"
@@ -120,15 +119,15 @@ def _task_store(*, owner: AbstractBaseUser, kind: str, params: dict, upload=None
 # Between the soft time limit (the work is interrupted and the task fails cleanly) and the hard
 # one (the worker process is killed), for work that does not stop when asked.
 _HARD_TIME_LIMIT_GRACE_SECONDS = 30
-# The Celery task that runs a task's work (tasks.run_task).
-RUN_TASK = "tasks_app.run_task"
 
 
 def _enqueue(task: Task) -> None:
+    # Imported here: tasks.py runs the work through this module (HackSoft's styleguide does the
+    # same). Not celery.current_app, which in a request's thread is Celery's unconfigured default.
+    from tasks_app.tasks import run_task
+
     kind = registry.kind_get(task.kind)
-    # By name: tasks.py imports this module, and the worker knows the task by this name.
-    current_app.send_task(
-        RUN_TASK,
+    run_task.apply_async(
         args=[str(task.id)],
         # The task's own id as Celery's, so that a pending task can be revoked by it.
         task_id=str(task.id),
@@ -141,8 +140,10 @@ def _enqueue(task: Task) -> None:
 def _revoke(task_id: uuid.UUID) -> None:
     """Tell the workers to drop the task's message unrun. The task has already ended, which a
     worker would see and skip anyway; revoking spares it even that."""
+    from tasks_app.tasks import run_task
+
     try:
-        current_app.control.revoke(str(task_id))
+        run_task.app.control.revoke(str(task_id))
     except Exception:
         logger.warning("Could not revoke task %s; a worker will skip it as ended", task_id, exc_info=True)
 
@@ -278,7 +279,7 @@ def _finish(*, task_id: uuid.UUID, status: TaskStatus, allowed_from: tuple = _AC
         **changes,
     )
     logger.info("Task %s ended %s", task_id, status)
-    if task.started_at is not None:
+    if task.started_at is not None and task.finished_at is not None:
         metrics.TASK_DURATION.labels(task.kind, status).observe(
             (task.finished_at - task.started_at).total_seconds()
         )

@@ -1,9 +1,9 @@
 import pytest
 
-from project.celery import app as celery_app
 from tasks_app import services
 from tasks_app.models import EventType, Task, TaskEvent, TaskStatus
 from tasks_app.realtime import broadcast, messages
+from tasks_app.tasks import run_task
 from tasks_app.work.base import InvalidTaskInput
 
 TICKER = {"steps": 3, "interval": 0}
@@ -23,9 +23,7 @@ def test_creating_a_task_records_a_pending_event_with_seq_1(create_task):
 
 def test_a_created_task_is_enqueued_only_after_commit(user, django_capture_on_commit_callbacks, monkeypatch):
     enqueued = []
-    monkeypatch.setattr(
-        celery_app, "send_task", lambda name, args, task_id, **options: enqueued.append(task_id)
-    )
+    monkeypatch.setattr(run_task, "apply_async", lambda args, task_id, **options: enqueued.append(task_id))
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         task = services.task_create(owner=user, kind="ticker", params=TICKER)
@@ -146,7 +144,7 @@ def test_cancelling_a_pending_task_revokes_its_message_after_commit(
     create_task, monkeypatch, django_capture_on_commit_callbacks
 ):
     revoked = []
-    monkeypatch.setattr(celery_app.control, "revoke", revoked.append)
+    monkeypatch.setattr(run_task.app.control, "revoke", revoked.append)
     task = create_task("ticker", TICKER)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -223,7 +221,7 @@ def test_failing_a_task_that_never_started_revokes_its_message_after_commit(
     create_task, monkeypatch, django_capture_on_commit_callbacks
 ):
     revoked = []
-    monkeypatch.setattr(celery_app.control, "revoke", revoked.append)
+    monkeypatch.setattr(run_task.app.control, "revoke", revoked.append)
     task = create_task("ticker", TICKER)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -236,7 +234,7 @@ def test_failing_a_running_task_sends_no_revoke_since_a_worker_has_its_message(
     create_task, monkeypatch, django_capture_on_commit_callbacks
 ):
     revoked = []
-    monkeypatch.setattr(celery_app.control, "revoke", revoked.append)
+    monkeypatch.setattr(run_task.app.control, "revoke", revoked.append)
     task = create_task("ticker", TICKER)
     services.task_start(task_id=task.id)
 

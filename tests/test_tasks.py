@@ -1,6 +1,5 @@
 from celery.exceptions import SoftTimeLimitExceeded
 
-from project.celery import app as celery_app
 from tasks_app import services
 from tasks_app.models import Task, TaskEvent, TaskStatus
 from tasks_app.tasks import INTERNAL_ERROR, run_task
@@ -132,22 +131,19 @@ def test_a_task_is_sent_to_its_kinds_queue_with_its_time_limits(
 ):
     settings.TASKPULSE_TASK_TIME_LIMIT_SECONDS = 600
     sent = []
-    monkeypatch.setattr(celery_app, "send_task", lambda name, **options: sent.append((name, options)))
+    monkeypatch.setattr(run_task, "apply_async", lambda **options: sent.append(options))
 
     with django_capture_on_commit_callbacks(execute=True):
         task = services.task_create(owner=user, kind="ticker", params={"steps": 1, "interval": 0})
 
     assert sent == [
-        (
-            run_task.name,
-            {
-                "args": [str(task.id)],
-                "task_id": str(task.id),
-                "queue": "kind.ticker",
-                "soft_time_limit": 600,
-                "time_limit": 630,
-            },
-        )
+        {
+            "args": [str(task.id)],
+            "task_id": str(task.id),
+            "queue": "kind.ticker",
+            "soft_time_limit": 600,
+            "time_limit": 630,
+        }
     ]
 
 

@@ -4,12 +4,15 @@ import hashlib
 import logging
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
 from tasks_app.access import credential_changes
 from tasks_app.models import ApiToken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ def api_token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: "User", name: str) -> tuple[ApiToken, str]:
     """A new token for `user`: the stored record, and the token itself, which is not kept."""
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken.objects.create(

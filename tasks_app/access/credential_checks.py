@@ -49,7 +49,9 @@ def credentials_valid_until(all_credentials: list[Credentials]) -> list[float]:
     NO_LONGER, a session's expiry, or UNTIL_CHANGED. Sessions are read, never written:
     django.contrib.auth.get_user() may cycle or flush one, which would log the browser out from
     under its next request."""
-    token_ids = {c.token_id for c in all_credentials if c.method == "token" and c.token_id is not None}
+    token_ids = {
+        token_id for c in all_credentials if c.method == "token" and (token_id := c.token_id) is not None
+    }
     active_tokens = (
         set(
             ApiToken.objects.filter(
@@ -60,7 +62,11 @@ def credentials_valid_until(all_credentials: list[Credentials]) -> list[float]:
         else set()
     )
     sessions = _sessions({c.session_key for c in all_credentials if c.method == "session" and c.session_key})
-    user_ids = {c.user_id for c in all_credentials if c.method == "session" and c.session_key in sessions}
+    user_ids = {
+        user_id
+        for c in all_credentials
+        if c.method == "session" and c.session_key in sessions and (user_id := c.user_id) is not None
+    }
     users = get_user_model()._default_manager.filter(pk__in=user_ids, is_active=True) if user_ids else []
     users_by_id = {user.pk: user for user in users}
     # Without a row to read expiry from, a session is read again next round.
@@ -98,7 +104,7 @@ def _session_holds(session: dict | None, user_id, users_by_id: dict) -> bool:
     with a backend still configured, the user active (read in bulk as Django's ModelBackend
     reads it), and the session's hash verified."""
     login = session_login(session) if session else None
-    if login is None or login[0] != user_id:
+    if session is None or login is None or login[0] != user_id:
         return False
     user = users_by_id.get(user_id)
     return user is not None and session_hash_verified(user, session.get(HASH_SESSION_KEY))

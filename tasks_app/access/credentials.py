@@ -1,6 +1,12 @@
 """How a connection authenticated, kept to check later that it still may."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @dataclass(frozen=True)
@@ -21,7 +27,16 @@ def concerns(change: dict, credentials: Credentials) -> bool:
     )
 
 
-def request_credentials(request, user) -> Credentials:
+class AuthenticatedRequest(HttpRequest):
+    """For type checking: a request past an authentication check (django-stubs' pattern), which
+    may carry the credentials of its API token."""
+
+    user: "User"
+    credentials: Credentials
+    _dont_enforce_csrf_checks: bool
+
+
+def request_credentials(request: HttpRequest, user: "User") -> Credentials:
     """An HTTP request's credentials: its token's (set by token_middleware), or its session's."""
     existing = getattr(request, "credentials", None)
     if existing is not None:

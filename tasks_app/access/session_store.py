@@ -1,4 +1,4 @@
-"""Django's database sessions, read with SQL made once (see sql_reads.py).
+"""Django's database sessions, read with SQL made once (see db/model_reader.py).
 
 Every WebSocket connect and every request with a session cookie reads its session: built by the
 ORM, that read cost four times what running it did, a thousand times over in a connect storm.

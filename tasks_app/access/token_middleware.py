@@ -2,13 +2,15 @@
 paths, without CSRF (a browser never sends the header by itself)."""
 
 from inspect import iscoroutinefunction
+from typing import cast
 
 from django.http import HttpRequest, JsonResponse
 from django.utils.decorators import sync_and_async_middleware
 
 from tasks_app.access import api_tokens
-from tasks_app.access.credentials import Credentials
+from tasks_app.access.credentials import AuthenticatedRequest, Credentials
 from tasks_app.db.threads import consumer_database
+from tasks_app.models import ApiToken
 
 # Where the token counts: the API and SSE, not the pages or the admin, so that a staff member's
 # token cannot drive the admin.
@@ -19,29 +21,25 @@ _TOKEN_PATHS = ("/api/", "/sse/")
 def api_token_middleware(get_response):
     """A token that is not valid is answered 401 at once, never served as the session's user."""
 
-    if iscoroutinefunction(get_response):
+    async def async_middleware(request):
+        token = _http_token(request)
+        if token is None:
+            return await get_response(request)
+        record = await consumer_database(api_tokens.api_token_use)(token=token)
+        if record is None:
+            return _invalid_token()
+        return await get_response(_authenticate(request, record))
 
-        async def middleware(request):
-            token = _http_token(request)
-            if token is None:
-                return await get_response(request)
-            record = await consumer_database(api_tokens.api_token_use)(token=token)
-            if record is None:
-                return _invalid_token()
-            return await get_response(_authenticate(request, record))
+    def sync_middleware(request):
+        token = _http_token(request)
+        if token is None:
+            return get_response(request)
+        record = api_tokens.api_token_use(token=token)
+        if record is None:
+            return _invalid_token()
+        return get_response(_authenticate(request, record))
 
-    else:
-
-        def middleware(request):
-            token = _http_token(request)
-            if token is None:
-                return get_response(request)
-            record = api_tokens.api_token_use(token=token)
-            if record is None:
-                return _invalid_token()
-            return get_response(_authenticate(request, record))
-
-    return middleware
+    return async_middleware if iscoroutinefunction(get_response) else sync_middleware
 
 
 def _http_token(request: HttpRequest) -> str | None:
@@ -50,15 +48,16 @@ def _http_token(request: HttpRequest) -> str | None:
     return api_tokens.bearer_token(request.headers.get("Authorization"))
 
 
-def _authenticate(request: HttpRequest, record) -> HttpRequest:
+def _authenticate(request: HttpRequest, record: ApiToken) -> AuthenticatedRequest:
     async def auser():
         return record.user
 
-    request.user = record.user
-    request.auser = auser
-    request.credentials = Credentials(method="token", user_id=record.user_id, token_id=record.pk)
-    request._dont_enforce_csrf_checks = True
-    return request
+    authenticated = cast(AuthenticatedRequest, request)
+    authenticated.user = record.user
+    authenticated.auser = auser
+    authenticated.credentials = Credentials(method="token", user_id=record.user_id, token_id=record.pk)
+    authenticated._dont_enforce_csrf_checks = True
+    return authenticated
 
 
 def _invalid_token() -> JsonResponse:

@@ -11,19 +11,40 @@ dates on SQLite), so a caller gets what the ORM would have returned (tested on b
 its set-up for each call cost about as much as the statement did here.
 """
 
+from typing import Generic, TypeVar
+
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import Field, Model
+from django.db.models.options import Options
 
 _OPERATORS = {"exact": "=", "gt": ">"}
 
 
-class ModelReader:
+M = TypeVar("M", bound=Model)
+
+
+def concrete_field(meta: Options, name: str) -> Field:
+    """The model's field of that name; a reverse relation has no column to read."""
+    field = meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{meta.label}.{name} is a reverse relation, not a column")
+    return field
+
+
+def column(field: Field) -> str:
+    """The field's column (every concrete field has one)."""
+    if field.column is None:
+        raise TypeError(f"{field} has no column")
+    return field.column
+
+
+class ModelReader(Generic[M]):
     """SELECT some of `model`'s fields (all its concrete ones by default) WHERE each condition
     holds, in `order_by` order. A condition is a field's name, for equality, or `name__gt`."""
 
     def __init__(
         self,
-        model: type[Model],
+        model: type[M],
         *,
         where: tuple[str, ...],
         fields: tuple[str, ...] | None = None,
@@ -31,13 +52,15 @@ class ModelReader:
     ) -> None:
         meta = model._meta
         self.model = model
-        self.fields = [meta.get_field(name) for name in fields] if fields else list(meta.concrete_fields)
+        self.fields = (
+            [concrete_field(meta, name) for name in fields] if fields else list(meta.concrete_fields)
+        )
         self.attnames = [field.attname for field in self.fields]
-        self.conditions = []
+        self.conditions: list[tuple[Field, str]] = []
         for condition in where:
             name, _, lookup = condition.partition("__")
-            self.conditions.append((meta.get_field(name), _OPERATORS[lookup or "exact"]))
-        self.order_by = meta.get_field(order_by) if order_by else None
+            self.conditions.append((concrete_field(meta, name), _OPERATORS[lookup or "exact"]))
+        self.order_by = concrete_field(meta, order_by) if order_by else None
         self._prepared: dict[str, tuple[str, list]] = {}
 
     def rows(self, *values) -> list[list]:
@@ -45,7 +68,7 @@ class ModelReader:
         lists of Python values in `fields` order."""
         return self._read(router.db_for_read(self.model), values)
 
-    def instances(self, *values) -> list[Model]:
+    def instances(self, *values) -> list[M]:
         """As rows(), made into model instances (all fields must have been read)."""
         alias = router.db_for_read(self.model)
         return [self.model.from_db(alias, self.attnames, row) for row in self._read(alias, values)]
@@ -70,13 +93,13 @@ class ModelReader:
     def _prepare(self, connection) -> tuple[str, list]:
         quote = connection.ops.quote_name
         table = self.model._meta.db_table
-        conditions = " AND ".join(f"{quote(field.column)} {op} %s" for field, op in self.conditions)
+        conditions = " AND ".join(f"{quote(column(field))} {op} %s" for field, op in self.conditions)
         sql = (
-            f"SELECT {', '.join(quote(field.column) for field in self.fields)} FROM {quote(table)} "
+            f"SELECT {', '.join(quote(column(field)) for field in self.fields)} FROM {quote(table)} "
             f"WHERE {conditions}"
         )
         if self.order_by is not None:
-            sql += f" ORDER BY {quote(self.order_by.column)}"
+            sql += f" ORDER BY {quote(column(self.order_by))}"
         converters = []
         for field in self.fields:
             expression = field.get_col(table)

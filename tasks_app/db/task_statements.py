@@ -6,6 +6,7 @@ from functools import cache
 
 from django.db import connection
 
+from tasks_app.db.model_reader import column, concrete_field
 from tasks_app.models import Task, TaskEvent
 
 
@@ -16,28 +17,30 @@ def task_update_returning(
     `allowed_from` (or, with `attempt`, runs another attempt). One round trip to the database
     instead of an UPDATE and a SELECT. PostgreSQL and SQLite 3.35+ both have RETURNING; Django's
     update() does not use it, so the statement is written here."""
-    quote = connection.ops.quote_name
     meta = Task._meta
-    assignments = [
-        f"{quote(meta.get_field(name).column)} = {quote(meta.get_field(name).column)} + 1"
-        for name in increment
-    ]
+
+    def quoted(name: str) -> str:
+        return connection.ops.quote_name(column(concrete_field(meta, name)))
+
+    assignments = [f"{quoted(name)} = {quoted(name)} + 1" for name in increment]
     params = []
     for name, value in changes.items():
-        field = meta.get_field(name)
-        assignments.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
+        assignments.append(f"{quoted(name)} = %s")
+        params.append(concrete_field(meta, name).get_db_prep_save(value, connection))
     conditions = [
-        f"{quote(meta.pk.column)} = %s",
-        f"{quote(meta.get_field('status').column)} IN ({', '.join(['%s'] * len(allowed_from))})",
+        f"{quoted('id')} = %s",
+        f"{quoted('status')} IN ({', '.join(['%s'] * len(allowed_from))})",
     ]
-    params += [meta.pk.get_db_prep_value(uuid.UUID(str(task_id)), connection), *allowed_from]
+    params += [
+        concrete_field(meta, "id").get_db_prep_value(uuid.UUID(str(task_id)), connection),
+        *allowed_from,
+    ]
     if attempt is not None:
-        conditions.append(f"{quote(meta.get_field('attempt').column)} = %s")
+        conditions.append(f"{quoted('attempt')} = %s")
         params.append(attempt)
-    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    columns = ", ".join(connection.ops.quote_name(column(field)) for field in meta.concrete_fields)
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+        f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {', '.join(assignments)} "
         f"WHERE {' AND '.join(conditions)} RETURNING {columns}"
     )
     # raw() runs the statement once and converts each column as a query would (JSON, dates).
@@ -51,23 +54,23 @@ def progress_in_run_sql() -> str:
     quote = connection.ops.quote_name
     task, event = Task._meta, TaskEvent._meta
 
-    def column(meta, name):
-        return quote(meta.get_field(name).column)
+    def quoted(meta, name: str) -> str:
+        return quote(column(concrete_field(meta, name)))
 
     return f"""
         WITH task AS (
             UPDATE {quote(task.db_table)}
-            SET {column(task, "last_seq")} = {column(task, "last_seq")} + 1,
-                {column(task, "updated_at")} = %(now)s, {column(task, "progress")} = %(progress)s,
-                {column(task, "current")} = %(current)s, {column(task, "total")} = %(total)s,
-                {column(task, "message")} = %(message)s
-            WHERE {column(task, "id")} = %(id)s AND {column(task, "status")} = %(running)s
-                AND {column(task, "attempt")} = %(attempt)s
-            RETURNING {column(task, "id")} AS id, {column(task, "last_seq")} AS seq,
-                {column(task, "cancel_requested")} AS cancel_requested
+            SET {quoted(task, "last_seq")} = {quoted(task, "last_seq")} + 1,
+                {quoted(task, "updated_at")} = %(now)s, {quoted(task, "progress")} = %(progress)s,
+                {quoted(task, "current")} = %(current)s, {quoted(task, "total")} = %(total)s,
+                {quoted(task, "message")} = %(message)s
+            WHERE {quoted(task, "id")} = %(id)s AND {quoted(task, "status")} = %(running)s
+                AND {quoted(task, "attempt")} = %(attempt)s
+            RETURNING {quoted(task, "id")} AS id, {quoted(task, "last_seq")} AS seq,
+                {quoted(task, "cancel_requested")} AS cancel_requested
         ), event AS (
-            INSERT INTO {quote(event.db_table)} ({column(event, "task")}, {column(event, "seq")},
-                {column(event, "type")}, {column(event, "payload")}, {column(event, "created_at")})
+            INSERT INTO {quote(event.db_table)} ({quoted(event, "task")}, {quoted(event, "seq")},
+                {quoted(event, "type")}, {quoted(event, "payload")}, {quoted(event, "created_at")})
             SELECT id, seq, %(type)s, jsonb_set(%(payload)s::jsonb, '{{seq}}', to_jsonb(seq)), %(now)s
             FROM task
         )

@@ -60,7 +60,7 @@ class DatabaseThreads:
     def on_each_thread(self, function) -> None:
         """Run `function` once on every thread that has started, and wait for all of them.
         Each must block until all have begun (a barrier), or one thread may take two."""
-        futures = [Future() for _ in self._threads]
+        futures: list[Future] = [Future() for _ in self._threads]
         for future in futures:
             self._calls.put((None, future, contextvars.copy_context(), function, (), {}))
         for future in futures:

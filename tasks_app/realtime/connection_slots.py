@@ -9,6 +9,7 @@ processes cannot both take the last slot.
 import asyncio
 import logging
 import weakref
+from typing import cast
 
 import redis.asyncio as redis
 
@@ -95,8 +96,11 @@ async def slots_release_held() -> int:
     return len(held)
 
 
+_KEY_PREFIX = "taskpulse:connections:"
+
+
 def _key(user_id: int) -> str:
-    return f"taskpulse:connections:{user_id}"
+    return f"{_KEY_PREFIX}{user_id}"
 
 
 def _client() -> redis.Redis:
@@ -122,8 +126,10 @@ async def slots_by_transport() -> dict[str, int] | None:
     try:
         client = _client()
         now, _ = await client.time()
-        async for key in client.scan_iter(match=_key("*")):
-            for member in await client.zrangebyscore(key, f"({now}", "+inf"):
+        async for key in client.scan_iter(match=_KEY_PREFIX + "*"):
+            # Without scores, the members alone (redis-py types every reply the same).
+            members = cast(list[bytes], await client.zrangebyscore(key, f"({now}", "+inf"))
+            for member in members:
                 counts["sse" if member.startswith(SSE_PREFIX.encode()) else "websocket"] += 1
     except redis.RedisError:
         logger.warning("Could not count the connected clients", exc_info=True)

@@ -62,7 +62,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         # Channels closes stale database connections before every handler, through a thread of
         # its own: a thread hop per message. With one task fanned out to 1,000 sockets that was
         # 30 % of the server's CPU (py-spy, bench/run.py). Every database call here goes through
-        # db_connections.consumer_database, which closes stale connections around the call itself.
+        # db.threads.consumer_database, which closes stale connections around the call itself.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -116,7 +116,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self._bucket is not None and not self._bucket.take():
-            await self._refuse_over_rate()
+            await self._refuse_over_rate(self._bucket)
             return
         self._strikes = 0
         try:
@@ -130,14 +130,14 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         except client_messages.ProtocolError as exc:
             await self.send_json(messages.error(exc.code, exc.message, details=exc.details))
 
-    async def _refuse_over_rate(self) -> None:
+    async def _refuse_over_rate(self, bucket: TokenBucket) -> None:
         """Drop the message with a `rate_limited` error; close with 4429 a client that keeps on."""
         self._strikes += 1
         if self._strikes > settings.TASKPULSE_WS_FLOOD_STRIKES:
             logger.info("WebSocket %s closed: user %s kept flooding", self.scope["path"], self._slot_user_id)
             await self.close(code=CloseCode.TOO_MANY)
             return
-        retry_after = round(self._bucket.seconds_until_next(), 3)
+        retry_after = round(bucket.seconds_until_next(), 3)
         await self.send_json(
             messages.error(
                 "rate_limited",
@@ -151,7 +151,8 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         session has logged out or expired or the token was revoked; otherwise renew the
         connection's slot."""
         if valid:
-            await connection_slots.slot_take(user_id=self._slot_user_id, connection_id=self.channel_name)
+            if self._slot_user_id is not None:
+                await connection_slots.slot_take(user_id=self._slot_user_id, connection_id=self.channel_name)
             return
         logger.info(
             "WebSocket %s closed: user %s's %s is no longer valid",
@@ -233,6 +234,8 @@ class TaskConsumer(ProtocolConsumer):
             await broadcast.group_leave(broadcast.task_group(self.follower.task_id), self.channel_name)
 
     async def handle(self, message_type: str, message: dict) -> None:
+        if self.follower is None:  # the task was not found, and the socket is closing
+            return
         if message_type != "get_status":
             raise client_messages.ProtocolError(
                 "unknown_type", f"{message_type} is for the multiplexed stream, /ws/stream/."

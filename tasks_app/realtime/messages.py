@@ -93,7 +93,7 @@ def echo(data) -> dict:
 
 
 def error(code: str, message: str, *, details: dict | None = None) -> dict:
-    body = {"type": "error", "timestamp": timestamp(), "code": code, "message": message}
+    body: dict = {"type": "error", "timestamp": timestamp(), "code": code, "message": message}
     if details:
         body["details"] = details
     return body

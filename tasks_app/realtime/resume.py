@@ -1,12 +1,14 @@
 """What a client following a task is sent first: a snapshot, or exactly the events it missed."""
 
 import uuid
-
-from django.contrib.auth.base_user import AbstractBaseUser
+from typing import TYPE_CHECKING
 
 from tasks_app import selectors
 from tasks_app.models import Task
 from tasks_app.realtime import messages
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 def opening_messages(*, task_id: uuid.UUID, last_seq: str | None) -> list[dict]:
@@ -19,7 +21,7 @@ def opening_messages(*, task_id: uuid.UUID, last_seq: str | None) -> list[dict]:
 
 
 def opening_messages_if_visible(
-    *, user: AbstractBaseUser, task_id: uuid.UUID | str, last_seq: str | None
+    *, user: "User | AnonymousUser", task_id: uuid.UUID | str, last_seq: str | None
 ) -> list[dict] | None:
     """As opening_messages, or None if the user may not see the task: one query fewer than
     asking each in turn, for every socket of a reconnecting crowd."""

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from tasks_app import metrics, selectors
 from tasks_app.access import credential_checks
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 RETRY_MILLISECONDS = 3000
 
 
-async def task_events(request: HttpRequest, task_id: str) -> HttpResponse:
+async def task_events(request: HttpRequest, task_id: str) -> HttpResponseBase:
     # On the consumers' database threads, as every read here: through request.auser() and
     # sync_to_async, each open stream held a PostgreSQL connection of its own until it ended.
     user = await consumer_database(_user_of)(request)
@@ -51,13 +52,13 @@ async def task_events(request: HttpRequest, task_id: str) -> HttpResponse:
         response["Retry-After"] = str(connection_slots.lease_seconds())
         return response
     last_seq = request.headers.get("Last-Event-ID") or request.GET.get("last_seq")
-    stream = _stream(
-        TaskFollower(task.id), last_seq, request_credentials(request, user), connection_id=connection_id
+    held = _HeldCredentials(request_credentials(request, user), user_id=user.pk, connection_id=connection_id)
+    streaming = StreamingHttpResponse(
+        _stream(TaskFollower(task.id), last_seq, held), content_type="text/event-stream"
     )
-    response = StreamingHttpResponse(stream, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # a buffering proxy (nginx) would hold events back
-    return response
+    streaming["Cache-Control"] = "no-cache"
+    streaming["X-Accel-Buffering"] = "no"  # a buffering proxy (nginx) would hold events back
+    return streaming
 
 
 def _user_of(request: HttpRequest):
@@ -71,12 +72,12 @@ def format_event(message: dict) -> str:
 
 
 async def _stream(
-    follower: TaskFollower, last_seq: str | None, credentials: Credentials, *, connection_id: str
+    follower: TaskFollower, last_seq: str | None, held: "_HeldCredentials"
 ) -> AsyncIterator[str]:
     """The events, until the task's complete or until the session or token stops being valid
     (credential_checks; the browser's reconnect then gets 401)."""
     listener = broadcast.Listener(broadcast.task_group(follower.task_id))
-    held = _HeldCredentials(credentials, connection_id)
+    credentials = held.credentials
     # Join before reading history, so an event committed meanwhile arrives live rather than never.
     await listener.open()
     revoked = asyncio.ensure_future(held.revoked.wait())
@@ -104,21 +105,20 @@ async def _stream(
         revoked.cancel()
         credential_checks.watch().discard(held)
         await listener.close()
-        await connection_slots.slot_release(user_id=credentials.user_id, connection_id=connection_id)
+        await connection_slots.slot_release(user_id=held.user_id, connection_id=held.connection_id)
 
 
 class _HeldCredentials:
     """A stream's side of the credential watch: renews its slot, or marks it revoked."""
 
-    def __init__(self, credentials: Credentials, connection_id: str) -> None:
+    def __init__(self, credentials: Credentials, *, user_id: int, connection_id: str) -> None:
         self.credentials = credentials
+        self.user_id = user_id
         self.connection_id = connection_id
         self.revoked = asyncio.Event()
 
     async def credentials_checked(self, valid: bool) -> None:
         if valid:
-            await connection_slots.slot_take(
-                user_id=self.credentials.user_id, connection_id=self.connection_id
-            )
+            await connection_slots.slot_take(user_id=self.user_id, connection_id=self.connection_id)
         else:
             self.revoked.set()

@@ -4,15 +4,19 @@ backlog, and the restart handling of restart.py."""
 import logging
 import os
 import sys
+from typing import Any
 
 from daphne.access import AccessLogGenerator
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server
-from twisted.internet import reactor
+from twisted.internet import reactor as installed_reactor
 
 from django.conf import settings
 
 from tasks_app.server.restart import close_websockets_for_restart
+
+# Twisted types its reactor module as an interface class; this is the running reactor.
+reactor: Any = installed_reactor
 
 # Twisted listens with a backlog of 50: after a restart every client reconnects at once, and the
 # connections past 50 were dropped and retried by the client's TCP after 1, 3, 7... s. The kernel

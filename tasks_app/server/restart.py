@@ -5,10 +5,12 @@ connections when they come back."""
 
 import asyncio
 import logging
+from typing import Any
 
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
-from twisted.internet import reactor, tcp
+from twisted.internet import reactor as installed_reactor
+from twisted.internet import tcp
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.task import LoopingCall
 
@@ -16,6 +18,8 @@ from tasks_app.realtime import connection_slots
 from tasks_app.realtime.close_codes import CloseCode
 
 logger = logging.getLogger(__name__)
+# Twisted types its reactor module as an interface class; this is the running reactor.
+reactor: Any = installed_reactor
 
 # How long a stopping server waits, at most, for its clients to answer its close frames: exiting
 # earlier could reset connections whose close frame has not yet left. It stops waiting once all

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from tasks_app import selectors
 from tasks_app.models import Task, TaskFile
 from tasks_app.work import sample_dataset
-from tasks_app.work.base import Kind, KindForm, Reporter
+from tasks_app.work.base import Kind, KindForm, Reporter, WorkError
 
 SAMPLE = "sample"
 NUMERIC_TYPES = ("integer", "number")
@@ -44,12 +44,13 @@ class BatchReportParams(KindForm):
         return source
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if "dataset" not in cleaned:
             return cleaned
-        names = [column["name"] for column in self.columns]
+        columns: list[dict] = self.columns
+        names: list[str] = [column["name"] for column in columns]
         group_by = cleaned.get("group_by") or next(
-            (column["name"] for column in self.columns if column["type"] == "text"), names[0]
+            (column["name"] for column in columns if column["type"] == "text"), names[0]
         )
         if group_by not in names:
             self.add_error("group_by", f"Choose one of the dataset's columns: {', '.join(names)}.")
@@ -77,6 +78,8 @@ def _load(source: str, task: Task, reporter: Reporter) -> tuple[str, list[dict],
     if source == SAMPLE:
         return sample_dataset.NAME, sample_dataset.COLUMNS, sample_dataset.rows()
     dataset = selectors.dataset_ready_for_owner(owner=task.owner, dataset_id=int(source))
+    if dataset is None:
+        raise WorkError(f"Dataset {source} was deleted after this report was asked for.")
     rows = []
     for values in selectors.dataset_rows(dataset=dataset, chunk_size=LOAD_CHUNK):
         rows.append(values)

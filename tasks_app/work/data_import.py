@@ -10,6 +10,7 @@ import io
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -29,7 +30,7 @@ _FALSE = {"false", "no", "0", "n"}
 
 def parse_column_spec(spec: str) -> list[dict]:
     """`"email:email, name:text, age:integer?"` → column declarations; `?` marks optional."""
-    columns = []
+    columns: list[dict[str, Any]] = []
     for item in (part.strip() for part in spec.split(",")):
         if not item:
             continue
@@ -141,7 +142,7 @@ def validate_row(row: list[str], header: dict[str, int], columns: list[dict], wi
     """The row's typed values by column name, or ValueError saying what is wrong with it."""
     if len(row) < width:
         raise ValueError(f"expected at least {width} fields, found {len(row)}")
-    values = {}
+    values: dict[str, Any] = {}
     for column in columns:
         raw = row[header[column["name"]]].strip()
         if not raw:

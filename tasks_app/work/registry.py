@@ -22,5 +22,7 @@ def clean_params(*, kind: str, params: dict, upload: UploadedFile | None, owner=
         raise InvalidTaskInput({"params": ["params must be a JSON object."]})
     form = KINDS[kind].form(data=params, files={"file": upload} if upload else {}, owner=owner)
     if not form.is_valid():
-        raise InvalidTaskInput({field: list(messages) for field, messages in form.errors.items()})
+        raise InvalidTaskInput(
+            {field: [str(message) for message in messages] for field, messages in form.errors.items()}
+        )
     return form.params()

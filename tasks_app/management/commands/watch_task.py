@@ -64,6 +64,7 @@ async def _watch(task_id: uuid.UUID, display: "Display") -> dict:
             finally:
                 await listener.close()
             display.end()
+            assert last is not None  # the watch ends on a message, and every message is shown
             return last
         except (RedisError, OSError) as exc:
             display.note(f"lost the connection ({exc}); resuming")
