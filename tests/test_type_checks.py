@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-WRONG_CALLS = '''
+WRONG_CALLS = """
 import uuid
 
 from tasks_app import selectors, services
@@ -20,7 +20,7 @@ async def a_resume_read_with_a_text_seq() -> None:
 
 def a_failure_with_a_keyword_the_service_does_not_take() -> None:
     services.task_fail(task_id=uuid.uuid4(), reason="gone")
-'''
+"""
 
 
 def test_mypy_refuses_wrong_arguments_at_the_database_seam_and_the_services(tmp_path):
