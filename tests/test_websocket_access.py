@@ -173,14 +173,18 @@ def test_a_socket_of_a_user_deactivated_or_whose_password_changed_is_closed_with
     assert async_to_sync(scenario)() == 4401
 
 
-def test_a_socket_whose_session_expires_is_closed_with_4401_at_the_first_round_after_expiry(user, settings):
+def test_a_socket_whose_session_expires_is_closed_with_4401_at_the_first_round_after_expiry(
+    user, settings, monkeypatch
+):
     settings.TASKPULSE_AUTH_RECHECK_SECONDS = 0.2
+    ahead = [0.0]
+    monkeypatch.setattr(credential_checks, "wall_clock", lambda: time.time() + ahead[0])
 
     def expiring_cookie() -> bytes:
         client = Client()
         client.force_login(user)
         session = client.session
-        session.set_expiry(2)
+        session.set_expiry(60)
         session.save()
         return f"sessionid={session.session_key}".encode()
 
@@ -188,6 +192,7 @@ def test_a_socket_whose_session_expires_is_closed_with_4401_at_the_first_round_a
         communicator, _ = await connect(cookie=await database_sync_to_async(expiring_cookie)())
         await communicator.receive_json_from(TIMEOUT)  # connection
         still_open = await communicator.receive_nothing(0.5)
+        ahead[0] = 61  # past the session's expiry, by the watch's clock
         return still_open, await close_code(communicator)
 
     assert async_to_sync(scenario)() == (True, 4401)

@@ -110,14 +110,18 @@ def _session_holds(session: dict | None, user_id, users_by_id: dict) -> bool:
     return user is not None and session_hash_verified(user, session.get(HASH_SESSION_KEY))
 
 
+def wall_clock() -> float:
+    return time.time()
+
+
 class CredentialWatch:
     """The open connections of one event loop (one server process): WebSockets and SSE streams.
     Each is told the outcome of its checks through `credentials_checked(valid)`, and every
     TASKPULSE_AUTH_RECHECK_SECONDS that it still holds, which renews its connection slot."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        """`clock` gives epoch seconds, the scale of a session's expiry."""
-        self._clock = clock
+    def __init__(self, *, clock: Callable[[], float] | None = None) -> None:
+        """`clock` gives epoch seconds, the scale of a session's expiry (default: wall_clock)."""
+        self._clock = clock or wall_clock
         self._open: dict = {}
         # The clock reading at which each connection's credentials must be read again: at once for
         # a new one, at its session's expiry, or never (a token) unless a change is announced.
