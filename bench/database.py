@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 def database_settle() -> None:
     """Vacuum the benchmark's database and write a checkpoint before measuring, as pgbench
     vacuums before its runs. Each run deletes its ~100,000 events and updated task rows at the
-    end; where autovacuum is off (as on the machine of the README's figures) the next run wrote
+    end; where autovacuum is off (as on the machine of docs/performance.md's figures) the next run wrote
     among all of them, and its first measurement, the reporter's, gave +52 % where runs of it
     alone gave +9 to +14 %."""
     if connection.vendor != "postgresql":

@@ -5,7 +5,7 @@
 Starts the server process (Daphne, or Uvicorn to compare), an instrumented Celery worker
 (bench/worker.py), and, as baselines, the database-polling consumer (bench/polling_server.py);
 drives them from a separate load process (bench/load.py) on the database and Redis of the
-environment; and writes results.md and results.png to --out. See the README's "Performance".
+environment; and writes results.md and results.png to --out. See docs/performance.md.
 """
 
 import argparse

@@ -173,7 +173,7 @@ TASKPULSE_WS_PING_INTERVAL = _env_number("TASKPULSE_WS_PING_INTERVAL", 20, int)
 TASKPULSE_WS_PING_TIMEOUT = _env_number("TASKPULSE_WS_PING_TIMEOUT", 30, int)
 # How long a WebSocket handshake may take, from the TCP connection to the consumer's accept. After
 # a restart every client reconnects at once and the last ones wait their turn: Daphne's 5 s
-# dropped them (1006), and each retry cost the server a handshake again (bin/bench).
+# dropped them (1006), and each retry cost the server a handshake again (docs/performance.md).
 TASKPULSE_WS_HANDSHAKE_TIMEOUT = _env_number("TASKPULSE_WS_HANDSHAKE_TIMEOUT", 20, int)
 # The longest a WebSocket may live. Group membership must not expire before it does, or a
 # long-lived socket would silently stop receiving its task's events.
@@ -203,7 +203,7 @@ TASKPULSE_BEHIND_PROXY = _env_bool("TASKPULSE_BEHIND_PROXY", False)
 # groups across the hosts listed (the same list, in the same order, on every process).
 CHANNEL_LAYER_REDIS_URLS = _env_list("CHANNEL_LAYER_REDIS_URLS", REDIS_URL)
 # `pubsub` (channels-redis's Redis pub/sub layer, the default) or `core` (its list-based layer).
-# bin/bench measures both; the README says why pub/sub is the default.
+# bin/bench measures both; docs/performance.md says why pub/sub is the default.
 CHANNEL_LAYER_KIND = os.environ.get("CHANNEL_LAYER_KIND", "pubsub")
 if CHANNEL_LAYER_KIND == "core":
     CHANNEL_LAYERS = {

@@ -111,8 +111,8 @@ def _with_task(find):
 
 # The two reads pollers repeat are async views whose database work runs on the consumers' few
 # threads (db.threads.consumer_database). As sync views, every request in flight held a
-# thread and a PostgreSQL connection of its own, and 1,000 pollers on one process ran PostgreSQL
-# out of connections, the workers' included (bin/bench).
+# thread and a PostgreSQL connection of its own, and a crowd of pollers ran PostgreSQL out of
+# connections, the workers' included (docs/performance.md).
 
 
 @require_http_methods(["GET"])

@@ -73,8 +73,8 @@ class ProgressReporter:
     ) -> None:
         """Report `current` out of `total` done within the current step (counted progress).
 
-        Called once per row of a 100,000-row loop, so a throttled call only sets a few attributes
-        and reads the clock (bin/bench, "reporter cost")."""
+        Called once per row of a long loop, so a throttled call only sets a few attributes and
+        reads the clock (docs/performance.md, "reporter cost")."""
         if total:
             done = current or 0
             fraction = done / total if 0 < done < total else 1.0 if done >= total > 0 else 0.0

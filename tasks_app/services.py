@@ -264,7 +264,7 @@ def task_progress_in_run(
 def _progress_payload_of_run(run: Task, attempt: int, started_at: datetime | None) -> dict:
     """The payload of the run's progress events, but for the progress fields and the seq, which
     each event sets. Built once per run: formatting its timestamps and copying the task for every
-    event took a fifth of a millisecond of each event's latency in a worker (bin/bench). A Task
+    event was a visible part of each event's latency (docs/performance.md). A Task
     hashes by its id alone, so the attempt and its start are part of the key."""
     return messages.event_payload(run, EventType.PROGRESS)
 

@@ -1,14 +1,13 @@
 """The reads of a WebSocket's connect (its session, its user, the task, the missed events) as SQL
 made once, with rows turned into values as the ORM turns them.
 
-A connect storm (1,000 clients resuming after a restart) runs these four small SELECTs a thousand
-times. Built by the ORM they were 40 % of the server's CPU (py-spy, bin/bench --profile): on this
-machine one took 0.8 to 2.4 ms to build, compile and run, the same read in plain SQL 0.4. Here each
-statement is made once per database from the models' own metadata, parameters are prepared by
-their fields, and each column goes through the converters the ORM would apply (JSON, UUIDs and
-dates on SQLite), so a caller gets what the ORM would have returned (tested on both databases).
-`Model.objects.raw()`, which services.py uses for its UPDATE … RETURNING, converts rows too, but
-its set-up for each call cost about as much as the statement did here.
+A connect storm (a crowd of clients resuming after a restart) runs these four small SELECTs once
+per client, and the ORM's building of them cost more than running them (docs/performance.md).
+Here each statement is made once per database from the models' own metadata, parameters are
+prepared by their fields, and each column goes through the converters the ORM would apply (JSON,
+UUIDs and dates on SQLite), so a caller gets what the ORM would have returned (tested on both
+databases). `Model.objects.raw()`, which task_statements.py uses for its UPDATE … RETURNING,
+converts rows too, but its set-up for each call cost about as much as the statement did here.
 """
 
 from typing import Generic, TypeVar

@@ -42,7 +42,7 @@ class _PublisherLoop:
     every progress event would open (and close) a Redis connection. The main thread (a prefork
     Celery worker's, which runs the work) runs the publish in a loop of its own, kept between
     calls: no other thread is woken before the event leaves, which is part of every event's
-    latency (bin/bench). Other threads, such as the short-lived ones Django gives each request
+    latency (docs/performance.md). Other threads, such as the short-lived ones Django gives each request
     under ASGI, or a thread whose own loop is running, hand the publish to one long-lived loop
     in a daemon thread: a loop per request thread would be a pool per request.
     """

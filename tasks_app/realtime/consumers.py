@@ -60,8 +60,8 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message: dict) -> None:
         # Channels closes stale database connections before every handler, through a thread of
-        # its own: a thread hop per message. With one task fanned out to 1,000 sockets that was
-        # 30 % of the server's CPU (py-spy, bench/run.py). Every database call here goes through
+        # its own: a thread hop per message, the largest cost under fan-out (docs/performance.md).
+        # Every database call here goes through
         # db.threads.consumer_database, which closes stale connections around the call itself.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -72,7 +72,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
         """Accept the handshake and return the authenticated user; or close with 4401 (not
         authenticated) or 4429 (the user has too many connections) and return None. Accepting
         first is what lets these close codes reach the client."""
-        credentials = self.scope["credentials"]  # set by auth.HandshakeAuthMiddleware
+        credentials = self.scope["credentials"]  # set by access.websocket.HandshakeAuthMiddleware
         user = self.scope.get("user")
         authenticated = user is not None and user.is_authenticated
         # The slot is taken before the handshake completes, so connections get slots in the

@@ -1,6 +1,6 @@
 """The wire shapes of ../shared/protocol.md, built here and nowhere else.
 
-WebSocket consumers, the JSON API and (later) SSE all call these functions, so the transports
+WebSocket consumers, Server-Sent Events and the JSON API all call these functions, so the transports
 cannot drift apart.
 """
 

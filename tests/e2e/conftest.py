@@ -4,7 +4,7 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-# The flags keep Chromium from reaching for the network of a closed machine (see the README).
+# The flags keep Chromium from reaching for the network of a closed machine (see docs/testing.md).
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
