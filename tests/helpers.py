@@ -44,6 +44,8 @@ async def open_stream(user) -> WebsocketCommunicator:
 async def close_code(communicator: WebsocketCommunicator) -> int:
     output = await communicator.receive_output(timeout=TIMEOUT)
     assert output["type"] == "websocket.close", output
+    # Exactly an int: Autobahn, under Daphne, refuses anything else (an int enum included).
+    assert type(output["code"]) is int, f"{output['code']!r} is not a plain int"
     assert output["code"] in CLOSE_CODES, f"{output['code']} is not a close code of the contract"
     return output["code"]
 

@@ -103,4 +103,4 @@ async def _close_for_policy(receive, send, subprotocol: str | None) -> None:
     message = await receive()
     if message["type"] == "websocket.connect":
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
-        await send({"type": "websocket.close", "code": CloseCode.POLICY_VIOLATION})
+        await send({"type": "websocket.close", "code": int(CloseCode.POLICY_VIOLATION)})

@@ -176,7 +176,8 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     async def close(self, code=None, reason=None) -> None:
         if code not in (None, CloseCode.NORMAL):
             metrics.ERRORS.labels(str(code)).inc()
-        await super().close(code=code, reason=reason)
+        # A plain int: Autobahn refuses any other type for a close code, an int enum included.
+        await super().close(code=None if code is None else int(code), reason=reason)
 
     async def send_all(self, follower: TaskFollower, outgoing: list[dict]) -> None:
         for message in outgoing:

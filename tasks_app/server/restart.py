@@ -41,7 +41,7 @@ def close_websockets_for_restart(server: Server) -> Deferred:
     ]
     for protocol in sockets:
         try:
-            protocol.serverClose(code=CloseCode.SERVICE_RESTART)
+            protocol.serverClose(code=int(CloseCode.SERVICE_RESTART))
         except Exception:
             logger.exception("Could not close a WebSocket with %d", CloseCode.SERVICE_RESTART)
     logger.info("Shutting down: closed %d WebSockets with %d", len(sockets), CloseCode.SERVICE_RESTART)
