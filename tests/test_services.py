@@ -140,11 +140,17 @@ def test_a_task_whose_worker_keeps_dying_is_given_up(create_task, settings):
     assert "stopped 2 times" in task.error
 
 
+@pytest.fixture
+def revoked(monkeypatch) -> list[str]:
+    """The Celery task ids revoked."""
+    calls: list[str] = []
+    monkeypatch.setattr(run_task.app.control, "revoke", calls.append)
+    return calls
+
+
 def test_cancelling_a_pending_task_revokes_its_message_after_commit(
-    create_task, monkeypatch, django_capture_on_commit_callbacks
+    create_task, revoked, django_capture_on_commit_callbacks
 ):
-    revoked = []
-    monkeypatch.setattr(run_task.app.control, "revoke", revoked.append)
     task = create_task("ticker", TICKER)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -218,10 +224,8 @@ def test_updates_in_a_run_keep_only_the_newest_events(run, settings):
 
 
 def test_failing_a_task_that_never_started_revokes_its_message_after_commit(
-    create_task, monkeypatch, django_capture_on_commit_callbacks
+    create_task, revoked, django_capture_on_commit_callbacks
 ):
-    revoked = []
-    monkeypatch.setattr(run_task.app.control, "revoke", revoked.append)
     task = create_task("ticker", TICKER)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -231,10 +235,8 @@ def test_failing_a_task_that_never_started_revokes_its_message_after_commit(
 
 
 def test_failing_a_running_task_sends_no_revoke_since_a_worker_has_its_message(
-    create_task, monkeypatch, django_capture_on_commit_callbacks
+    create_task, revoked, django_capture_on_commit_callbacks
 ):
-    revoked = []
-    monkeypatch.setattr(run_task.app.control, "revoke", revoked.append)
     task = create_task("ticker", TICKER)
     services.task_start(task_id=task.id)
 
