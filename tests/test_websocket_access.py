@@ -9,6 +9,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -335,7 +336,7 @@ def test_a_session_hashed_under_a_fallback_secret_key_still_logs_its_user_in_at_
     rotate_secret_key(settings)
 
     assert sessions.session_user(session_of(client)) == user
-    assert Session.objects.filter(session_key=client.cookies["sessionid"].value).exists()
+    assert session_of(client)[HASH_SESSION_KEY] == user.get_session_auth_hash()  # under the new key
 
 
 def test_a_session_hashed_under_a_fallback_secret_key_holds_in_the_later_checks_too(client, user, settings):

@@ -34,27 +34,38 @@ def session_login(session) -> tuple[object, str] | None:
 def session_hash_verified(user, session_hash: str | None) -> bool:
     """The session's hash matches the user's (the password it was logged in with), under
     SECRET_KEY or one of SECRET_KEY_FALLBACKS, as Django's get_user() accepts it."""
-    if not session_hash:
-        return False
-    valid_hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
-    return any(constant_time_compare(session_hash, valid) for valid in valid_hashes)
+    return session_hash_current(user, session_hash) or session_hash_of_fallback_key(user, session_hash)
+
+
+def session_hash_current(user, session_hash: str | None) -> bool:
+    return session_hash is not None and constant_time_compare(session_hash, user.get_session_auth_hash())
+
+
+def session_hash_of_fallback_key(user, session_hash: str | None) -> bool:
+    return session_hash is not None and any(
+        constant_time_compare(session_hash, fallback) for fallback in user.get_session_auth_fallback_hash()
+    )
 
 
 def session_user(session):
     """The session's user, or AnonymousUser: Django's get_user(), step for step, but that the user
     of Django's own ModelBackend is read with SQL made once (db/model_reader.py), since every
-    WebSocket connect reads it. A session verified by a fallback key is accepted and not cycled
-    here: a socket cannot set the new cookie, and Django cycles it on the browser's next request."""
+    WebSocket connect reads it. A session verified by a fallback key gets the current key's hash,
+    as Django gives it, but keeps its session key: Django also cycles the key, and a socket cannot
+    hand the browser the new cookie."""
     login = session_login(session)
     if login is None:
         return AnonymousUser()
     user_id, backend_path = login
     user = _backend_user(load_backend(backend_path), user_id)
-    if hasattr(user, "get_session_auth_hash") and not session_hash_verified(
-        user, session.get(HASH_SESSION_KEY)
-    ):
-        session.flush()
-        user = None
+    session_hash = session.get(HASH_SESSION_KEY)
+    if hasattr(user, "get_session_auth_hash") and not session_hash_current(user, session_hash):
+        if session_hash_of_fallback_key(user, session_hash):
+            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            session.save()
+        else:
+            session.flush()
+            user = None
     return user or AnonymousUser()
 
 
