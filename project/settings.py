@@ -45,6 +45,9 @@ def _env_list(name: str, default: str) -> list[str]:
 
 DEBUG = _env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)
+# Earlier keys, comma-separated, while a rotation settles: sessions and signatures made with them
+# still verify (Django's SECRET_KEY_FALLBACKS).
+SECRET_KEY_FALLBACKS = _env_list("SECRET_KEY_FALLBACKS", "")
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
 

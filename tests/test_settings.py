@@ -84,3 +84,13 @@ def test_the_pub_sub_channel_layer_is_the_default_the_core_one_can_be_chosen_and
         core.stderr
     )
     assert unknown.returncode != 0 and "CHANNEL_LAYER_KIND must be core or pubsub" in unknown.stderr
+
+
+def test_earlier_secret_keys_are_read_from_the_environment_as_a_list():
+    show = ["shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"]
+
+    rotated = manage(*show, env={"SECRET_KEY_FALLBACKS": "first-old-key, second-old-key"})
+    none = manage(*show, env={})
+
+    assert rotated.stdout.strip().splitlines()[-1] == "['first-old-key', 'second-old-key']", rotated.stderr
+    assert none.stdout.strip().splitlines()[-1] == "[]", none.stderr
