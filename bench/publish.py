@@ -26,7 +26,7 @@ from channels.layers import get_channel_layer  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 
-from tasks_app import broadcast  # noqa: E402
+from tasks_app.realtime import broadcast  # noqa: E402
 
 GROUP_TASK_ID = "00000000-0000-0000-0000-00000000beef"
 
