@@ -6,11 +6,12 @@ import uuid
 from urllib.parse import urlsplit
 
 from asgiref.sync import async_to_sync
+from redis import exceptions as redis_exceptions
 from redis.asyncio.sentinel import SentinelConnectionPool
 
 from django.conf import settings
 
-from tasks_app.realtime import broadcast
+from tasks_app.realtime import broadcast, redis_layers
 from tasks_app.realtime.redis_layers import RedisChannelLayer, RedisPubSubChannelLayer
 
 CROWD = 500  # five times the pool's connections
@@ -85,3 +86,35 @@ def test_sentinel_hosts_get_a_pool_that_asks_the_sentinels_for_the_master():
     assert isinstance(pool, SentinelConnectionPool)
     assert pool.service_name == "taskpulse"
     assert pool.sentinel_manager.sentinels[0].connection_pool.connection_kwargs["port"] == 26379
+
+
+class PubSubThatLosesItsConnectionOnce:
+    """Stands in for redis-py's PubSub: its first read fails as a crashed Redis makes it fail."""
+
+    subscribed = True
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def get_message(self, *, timeout: float, **kwargs):
+        await asyncio.sleep(timeout)
+        self.reads += 1
+        if self.reads == 1:
+            raise redis_exceptions.ConnectionError("Connection closed by server.")
+        return None
+
+
+def test_once_its_lost_connection_is_back_the_pubsub_layer_tells_every_channel_to_resync(monkeypatch):
+    monkeypatch.setattr(redis_layers, "RECONNECT_SECONDS", 0)
+    layer = RedisPubSubChannelLayer(hosts=[{"address": settings.REDIS_URL, "socket_timeout": None}])
+
+    async def scenario():
+        channel = await layer.new_channel()
+        shard = layer._get_layer()._shards[0]
+        shard._pubsub = PubSubThatLosesItsConnectionOnce()
+        try:
+            return await asyncio.wait_for(layer.receive(channel), 5)
+        finally:
+            await layer.flush()
+
+    assert async_to_sync(scenario)() == {"type": broadcast.RESYNC_HANDLER}

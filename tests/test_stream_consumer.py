@@ -5,8 +5,10 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
 from tasks_app import services
+from tasks_app.realtime import broadcast
 from tests.contract import assert_server_message, assert_task_message
 from tests.helpers import STREAM, TICKER, TIMEOUT, close_code, open_socket, open_stream
 
@@ -294,3 +296,29 @@ def test_a_connection_that_keeps_flooding_is_closed_with_4429(user, rate_limit):
         return answers, output["code"]
 
     assert async_to_sync(scenario)() == (["pong", "error", "error", "error"], 4429)
+
+
+def test_after_the_channel_layer_says_its_redis_came_back_the_stream_reads_what_it_missed(
+    create_task, user, monkeypatch
+):
+    task = create_task("ticker", TICKER)
+    monkeypatch.setattr(broadcast, "publish_task_event", lambda task_id, message: None)  # Redis away
+
+    async def scenario():
+        socket = await open_socket(STREAM, user)
+        connection_id = (await socket.receive_json_from(TIMEOUT))["connection_id"]  # its channel
+        await socket.send_json_to({"type": "subscribe", "task_id": str(task.id)})
+        await socket.receive_json_from(TIMEOUT)  # subscription
+        await socket.receive_json_from(TIMEOUT)  # snapshot, seq 1
+        await database_sync_to_async(services.task_start)(task_id=task.id)
+        await database_sync_to_async(services.task_complete)(task_id=task.id, result=None)
+        nothing_yet = await socket.receive_nothing(0.3)
+        await get_channel_layer().send(connection_id, {"type": broadcast.RESYNC_HANDLER})
+        missed = [await socket.receive_json_from(TIMEOUT) for _ in range(2)]
+        await socket.disconnect()
+        return nothing_yet, missed
+
+    nothing_yet, missed = async_to_sync(scenario)()
+
+    assert nothing_yet
+    assert [(message["type"], message["seq"]) for message in missed] == [("progress", 2), ("complete", 3)]

@@ -83,8 +83,12 @@ def test_channels_redis_still_has_the_hooks_redis_layers_overrides():
         "_ensure_receiver",
         "_pubsub",
         "_receive_message",
+        "_do_receiving",
+        "get_message",
     ):
         assert name in shard, name
+    assert "self.channels = {}" in inspect.getsource(pubsub.RedisPubSubLoopLayer)
+    assert callable(pubsub.RedisPubSubChannelLayer.serialize)
     assert list(inspect.signature(pubsub.RedisSingleShardConnection).parameters) == ["host", "channel_layer"]
 
 

@@ -207,6 +207,9 @@ class CredentialWatch:
                     if change is None:
                         await listener.rejoin()
                         continue
+                    if broadcast.is_resync(change):  # changes announced meanwhile were lost
+                        await self.check(list(self._open))
+                        continue
                     await self.check(
                         [
                             connection

@@ -21,6 +21,9 @@ USER_TASK_CREATED_HANDLER = "user.task_created"
 # Every server process's credential watch (credential_checks) is in this one group.
 CREDENTIALS_GROUP = "credentials"
 CREDENTIALS_CHANGED_HANDLER = "credentials.changed"
+# Sent by the channel layer itself (redis_layers.py) to every channel of a process whose
+# connection to Redis came back: whatever was published meanwhile is lost, so re-read history.
+RESYNC_HANDLER = "channel_layer.resync"
 PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
@@ -123,6 +126,10 @@ def _publish(group: str, envelope: dict) -> None:
         logger.exception("Could not publish %s to %s", envelope["type"], group)
         return
     metrics.PUBLISH_LATENCY.observe(time.perf_counter() - started)
+
+
+def is_resync(envelope: dict) -> bool:
+    return envelope.get("type") == RESYNC_HANDLER
 
 
 async def group_join(group: str, channel: str) -> None:

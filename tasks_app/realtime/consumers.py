@@ -188,6 +188,16 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     async def task_finished(self, follower: TaskFollower) -> None:
         """Called once a followed task's terminal message has been sent."""
 
+    def followed(self) -> list[TaskFollower]:
+        """The tasks this socket follows now."""
+        return []
+
+    async def channel_layer_resync(self, message: dict) -> None:
+        """The process's connection to Redis came back (redis_layers.py): events published while
+        it was away never arrived, so each followed task's are read from history."""
+        for follower in self.followed():
+            await self.send_all(follower, await follower.opening(str(follower.sent_seq)))
+
     async def _send_heartbeats(self) -> None:
         interval = settings.TASKPULSE_HEARTBEAT_SECONDS
         loop = asyncio.get_running_loop()
@@ -257,6 +267,9 @@ class TaskConsumer(ProtocolConsumer):
     async def task_finished(self, follower: TaskFollower) -> None:
         await self.close(code=CloseCode.NORMAL)
 
+    def followed(self) -> list[TaskFollower]:
+        return [] if self.follower is None or self.follower.finished else [self.follower]
+
     def _last_seq(self) -> str | None:
         values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("last_seq")
         return values[-1] if values else None
@@ -314,6 +327,9 @@ class StreamConsumer(ProtocolConsumer):
 
     async def task_finished(self, follower: TaskFollower) -> None:
         await self._unsubscribe(str(follower.task_id))
+
+    def followed(self) -> list[TaskFollower]:
+        return list(getattr(self, "followers", {}).values())
 
     async def _subscribe(self, task_id: str, last_seq: str | None, *, answer: bool) -> None:
         task = await self._visible_task(task_id)

@@ -20,14 +20,21 @@ Redis has answered a PING sent after the SUBSCRIBE on the same connection, which
 
 import asyncio
 import itertools
+import logging
 
 import redis.asyncio as redis
 from channels_redis import core, pubsub
 from redis.utils import str_if_bytes
 
+from tasks_app.realtime import broadcast
+
 # How long a subscription may wait for Redis to confirm it; a lost connection fails the caller
 # (a consumer's connect) instead of leaving it waiting for ever.
 SUBSCRIBE_CONFIRM_SECONDS = 10
+# How long the receiving loop waits before it tries a lost connection again.
+RECONNECT_SECONDS = 1
+
+logger = logging.getLogger(__name__)
 
 
 class RedisChannelLayer(core.RedisChannelLayer):
@@ -48,7 +55,9 @@ class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
 
 
 class ConfirmedSubscriptionShard(pubsub.RedisSingleShardConnection):
-    """One Redis connection's subscriptions, each confirmed by a PING answered after it."""
+    """One Redis connection's subscriptions, each confirmed by a PING answered after it; and once
+    the connection comes back after a loss (redis-py subscribes again by itself), a resync
+    message to every channel of the process, since what Redis was sent meanwhile is gone."""
 
     _tokens = itertools.count()
 
@@ -73,6 +82,31 @@ class ConfirmedSubscriptionShard(pubsub.RedisSingleShardConnection):
         if confirmed is not None:
             # Shielded: one caller giving up must not cancel the wait of others on this channel.
             await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_CONFIRM_SECONDS)
+
+    async def _do_receiving(self):
+        lost = False
+        while True:
+            try:
+                if self._pubsub and self._pubsub.subscribed:
+                    message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+                    if lost:
+                        lost = False
+                        self._tell_every_channel_to_resync()
+                    self._receive_message(message)
+                else:
+                    await asyncio.sleep(0.1)
+            except (asyncio.CancelledError, TimeoutError, GeneratorExit):
+                raise
+            except Exception:
+                lost = True
+                logger.warning("Lost the pub/sub connection to Redis; retrying", exc_info=True)
+                await asyncio.sleep(RECONNECT_SECONDS)
+
+    def _tell_every_channel_to_resync(self):
+        logger.warning("Pub/sub connection to Redis is back; every channel re-reads what it missed")
+        resync = self.channel_layer.channel_layer.serialize({"type": broadcast.RESYNC_HANDLER})
+        for queue in list(self.channel_layer.channels.values()):
+            queue.put_nowait(resync)
 
     def _receive_message(self, message):
         if message is not None and message["type"] == "pong":

@@ -99,7 +99,11 @@ async def _stream(
             if envelope is None:
                 yield ": heartbeat\n\n"
                 continue
-            for message in await follower.live(envelope["message"]):
+            if broadcast.is_resync(envelope):
+                outgoing = await follower.opening(str(follower.sent_seq))
+            else:
+                outgoing = await follower.live(envelope["message"])
+            for message in outgoing:
                 yield format_event(message)
     finally:
         revoked.cancel()

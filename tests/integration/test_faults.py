@@ -177,6 +177,41 @@ def test_a_redis_restart_mid_task_is_survived_without_restarting_anything_else(
             process.stop()
 
 
+@pytest.mark.parametrize(
+    "down_seconds",
+    [1, 1, 1, 10, 60],
+    ids=["down 1 s", "down 1 s again", "down 1 s a third time", "down 10 s", "down 60 s"],
+)
+def test_redis_killed_mid_task_is_survived_by_every_process_and_nothing_is_lost(
+    process_env, logs_dir, live_user, down_seconds
+):
+    """SIGKILL, as a crash or the out-of-memory killer would, then Redis back on the same port."""
+    redis = start_redis(logs_dir, "redis-killed")
+    env = {**process_env, "REDIS_URL": redis.url}
+    daphne = start_daphne(env, logs_dir, "daphne-redis-killed")
+    worker = start_worker(env, logs_dir, "celery-worker-redis-killed")
+    try:
+        http = log_in(daphne.base_url, live_user)
+        follower = ResumingFollower(http, daphne.base_url, submit(http))
+
+        async def kill_redis(follower, ws):
+            await asyncio.to_thread(redis.kill)
+            await asyncio.sleep(down_seconds)
+            await asyncio.to_thread(redis.start_again, redis.answers)
+
+        complete = asyncio.run(follower.follow(after_messages(4, kill_redis)))
+        assert_matches_database(follower, complete)
+        assert (worker.popen.poll(), daphne.popen.poll()) == (None, None), worker.log()[-3000:]
+
+        next_task = ResumingFollower(
+            http, daphne.base_url, submit(http, {"kind": "ticker", "params": {"steps": 2, "interval": 0}})
+        )
+        assert asyncio.run(next_task.follow())["status"] == "completed"
+    finally:
+        for process in (worker, daphne, redis):
+            process.stop()
+
+
 def test_a_reporter_called_100000_times_stays_bounded_and_exact(http, live_user, monkeypatch):
     monkeypatch.setattr(services, "_enqueue", lambda task_id: None)  # the test process is the worker
     task = services.task_create(owner=live_user, kind="ticker", params={"steps": 1, "interval": 0})

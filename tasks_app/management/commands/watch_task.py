@@ -55,7 +55,7 @@ async def _watch(task_id: uuid.UUID, display: "Display") -> dict:
                     last = display.show(message)
                 while not follower.finished:
                     envelope = await listener.next(settings.TASKPULSE_HEARTBEAT_SECONDS)
-                    if envelope is None:
+                    if envelope is None or broadcast.is_resync(envelope):
                         messages = await follower.opening(str(follower.sent_seq))
                     else:
                         messages = await follower.live(envelope["message"])
