@@ -259,6 +259,12 @@ CELERY_TASK_IGNORE_RESULT = True
 # Tasks run for minutes: a worker should not reserve work another worker could start now.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# kombu's Redis transport with the fix that lets the worker outlive a Redis crash (see the module).
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT = "tasks_app.worker.redis_transport:Transport"
+# A task keeps running through a broker outage: its progress does not go through the broker,
+# and its late acknowledgement is given once the broker is back.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = False
 # How often Celery beat runs fail_stale_tasks (see TASKPULSE_STALE_TASK_SECONDS).
 TASKPULSE_STALE_SWEEP_SECONDS = _env_number("TASKPULSE_STALE_SWEEP_SECONDS", 60.0, float)

@@ -20,8 +20,9 @@ def task_ids_held(*, app, queues: set[str] | None = None) -> set[str]:
     """The Celery task ids (ours are the Task ids) of every message the broker holds in `queues`
     (default: the app's queues) or has delivered unacknowledged."""
     with app.connection_for_read() as connection:
-        if connection.transport_cls not in {"redis", "rediss"}:
-            raise BrokerNotInspectable(f"the broker is {connection.transport_cls}, not Redis")
+        # The driver, not the transport's name, which is our own subclass's (worker.redis_transport).
+        if connection.transport.driver_type != "redis":
+            raise BrokerNotInspectable(f"the broker is {connection.transport.driver_type}, not Redis")
         client = connection.default_channel.client
         queues = queues or {queue.name for queue in app.amqp.queues.values()} or {app.conf.task_default_queue}
         found: list[str | None] = []

@@ -167,23 +167,19 @@ def start_daphne(env: dict, logs_dir: Path, name: str = "daphne") -> Process:
     return server
 
 
-def start_worker(env: dict, logs_dir: Path, name: str = "celery-worker") -> Process:
-    """One pool process, so that a task submitted behind a busy one waits at `pending`."""
+def start_worker(
+    env: dict, logs_dir: Path, name: str = "celery-worker", *, as_bin_run: bool = False
+) -> Process:
+    """One pool process, so that a task submitted behind a busy one waits at `pending`; or, with
+    `as_bin_run`, the worker bin/run starts: two pool processes and the beat inside."""
     celery = str(Path(sys.executable).parent / "celery")
+    if as_bin_run:
+        options = ["-B", "--schedule", str(logs_dir / f"{name}-beat-schedule"), "--concurrency", "2"]
+    else:
+        options = ["--concurrency", "1"]
     worker = Process(
         name,
-        [
-            celery,
-            "-A",
-            "project",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "1",
-            "--hostname",
-            f"{name}@%h",
-        ],
+        [celery, "-A", "project", "worker", "--loglevel", "INFO", *options, "--hostname", f"{name}@%h"],
         env,
         logs_dir,
     )

@@ -32,7 +32,7 @@ def pinned() -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "distribution", ["twisted", "autobahn", "asgiref", "redis", "daphne", "channels-redis"]
+    "distribution", ["twisted", "autobahn", "asgiref", "redis", "daphne", "channels-redis", "celery", "kombu"]
 )
 def test_the_patched_libraries_run_at_the_versions_the_patches_were_written_against(distribution):
     assert metadata.version(distribution) == pinned()[distribution]

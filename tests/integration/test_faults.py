@@ -177,7 +177,7 @@ def test_redis_going_away_mid_task_is_survived_by_every_process_and_nothing_is_l
     redis = start_redis(logs_dir, "redis-own")
     env = {**process_env, "REDIS_URL": redis.url}
     daphne = start_daphne(env, logs_dir, "daphne-own-redis")
-    worker = start_worker(env, logs_dir, "celery-worker-own-redis")
+    worker = start_worker(env, logs_dir, "celery-worker-own-redis", as_bin_run=True)
     try:
         http = log_in(daphne.base_url, live_user)
         follower = ResumingFollower(http, daphne.base_url, submit(http))
