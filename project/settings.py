@@ -273,18 +273,41 @@ TASKPULSE_STALE_SWEEP_SECONDS = _env_number("TASKPULSE_STALE_SWEEP_SECONDS", 60.
 # Maintenance tasks use the default queue. tests/test_tasks.py checks every kind has its queue.
 TASKPULSE_KIND_NAMES = ("document", "data_import", "batch_report", "ticker")
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue("celery"), *(Queue(f"kind.{name}") for name in TASKPULSE_KIND_NAMES)]
+# RabbitMQ (amqp://): quorum queues, replicated across a cluster's nodes and durable; a worker's
+# unacknowledged messages go back to the queue as soon as its connection is gone. Celery then
+# uses per-consumer prefetch, which quorum queues need (worker_detect_quorum_queues).
+BROKER_IS_RABBITMQ = CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://"))
+_QUEUE_ARGUMENTS = {"x-queue-type": "quorum"} if BROKER_IS_RABBITMQ else None
+if BROKER_IS_RABBITMQ:
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+CELERY_TASK_QUEUES = [
+    Queue(name, queue_arguments=_QUEUE_ARGUMENTS)
+    for name in ["celery", *(f"kind.{kind}" for kind in TASKPULSE_KIND_NAMES)]
+]
 # The longest any task may run; a kind may set a shorter limit. Past it the task ends `failed`.
 TASKPULSE_TASK_TIME_LIMIT_SECONDS = _env_number("TASKPULSE_TASK_TIME_LIMIT_SECONDS", 3600, int)
 # A message a worker took but never acknowledged (the worker was killed) is given to another
 # worker after this long. It must exceed the longest run, or a slow task would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": _env_number(
-        "TASKPULSE_BROKER_VISIBILITY_TIMEOUT", TASKPULSE_TASK_TIME_LIMIT_SECONDS + 300, int
-    )
-}
+# (Redis only; RabbitMQ gives a lost consumer's messages back at once, and publishes confirmed.)
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"confirm_publish": True}
+    if BROKER_IS_RABBITMQ
+    else {
+        "visibility_timeout": _env_number(
+            "TASKPULSE_BROKER_VISIBILITY_TIMEOUT", TASKPULSE_TASK_TIME_LIMIT_SECONDS + 300, int
+        )
+    }
+)
+# The worker running a task renews its lease every third of this; a running task whose lease ran
+# out has lost its worker, and Celery beat's recover_lost_tasks, every half of this, sends it to
+# the workers again. So a task whose whole worker was killed runs again within 1.5 leases.
+TASKPULSE_TASK_LEASE_SECONDS = _env_number("TASKPULSE_TASK_LEASE_SECONDS", 30.0, float)
 CELERY_BEAT_SCHEDULE = {
     "fail-stale-tasks": {"task": "tasks_app.fail_stale_tasks", "schedule": TASKPULSE_STALE_SWEEP_SECONDS},
+    "recover-lost-tasks": {
+        "task": "tasks_app.recover_lost_tasks",
+        "schedule": TASKPULSE_TASK_LEASE_SECONDS / 2,
+    },
 }
 
 TASKPULSE_TASK_MAX_ATTEMPTS = _env_number("TASKPULSE_TASK_MAX_ATTEMPTS", 3, int)

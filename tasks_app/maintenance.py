@@ -1,5 +1,5 @@
-"""What operators run on the whole system (the management commands and Celery beat): fail stale
-tasks, delete old ones, and count what happened."""
+"""What operators run on the whole system (the management commands and Celery beat): send again
+the tasks whose worker was lost, fail stale ones, delete old ones, and count what happened."""
 
 import logging
 import statistics
@@ -58,6 +58,16 @@ def tasks_fail_stale(
         )
         failed.append(task)
     return failed
+
+
+def tasks_recover_lost(*, now: datetime | None = None) -> list[uuid.UUID]:
+    """Send again to the workers the running tasks whose lease ran out (their worker was lost),
+    or fail those that lost their worker TASKPULSE_TASK_MAX_ATTEMPTS times. Returns those sent."""
+    now = now or timezone.now()
+    lost = Task.objects.filter(status=TaskStatus.RUNNING, lease_expires_at__lt=now).values_list(
+        "id", flat=True
+    )
+    return [task_id for task_id in list(lost) if services.task_resend(task_id=task_id, now=now) is not None]
 
 
 def _pending_lost(cutoff: datetime) -> list[uuid.UUID]:

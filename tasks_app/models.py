@@ -42,6 +42,11 @@ class Task(models.Model):
     error = models.TextField(null=True, blank=True)  # noqa: DJ001 (the protocol sends null for "no error")
     cancel_requested = models.BooleanField(default=False)
     attempt = models.PositiveSmallIntegerField(default=0)
+    # Each message that asks a worker to run the task carries the dispatch it was sent as; one sent
+    # again after its worker was lost makes earlier ones stale (services.task_resend).
+    dispatch = models.PositiveSmallIntegerField(default=1)
+    # Renewed by the worker running the task (worker/lease.py); past it, the worker is lost.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_seq = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

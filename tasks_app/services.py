@@ -43,7 +43,7 @@ def _record_event(
     event_type: EventType,
     allowed_from: tuple,
     increment: tuple = (),
-    attempt: int | None = None,
+    matching: dict | None = None,
     **changes,
 ) -> Task:
     """Apply `changes` (and add one to each field named in `increment`) to the task and persist
@@ -58,7 +58,7 @@ def _record_event(
             task_id,
             allowed_from,
             increment=("last_seq", *increment),
-            attempt=attempt,
+            matching=matching,
             changes={"updated_at": timezone.now(), **changes},
         )
         if task is None:
@@ -128,7 +128,7 @@ def _enqueue(task: Task) -> None:
 
     kind = registry.kind_get(task.kind)
     run_task.apply_async(
-        args=[str(task.id)],
+        args=[str(task.id), task.dispatch],
         # The task's own id as Celery's, so that a pending task can be revoked by it.
         task_id=str(task.id),
         queue=kind.queue,
@@ -148,34 +148,31 @@ def _revoke(task_id: uuid.UUID) -> None:
         logger.warning("Could not revoke task %s; a worker will skip it as ended", task_id, exc_info=True)
 
 
-def task_start(*, task_id: uuid.UUID) -> Task | None:
-    """Mark the task running; None when it must not run (finished, cancelled, gone, or given up).
+def task_start(*, task_id: uuid.UUID, dispatch: int | None = None) -> Task | None:
+    """Mark the task running; None when it must not run (finished, cancelled, gone, given up, or
+    `dispatch` is not the task's: the message is stale, the task having been sent again since).
 
-    A task already `running` is started again: its worker died mid-run and Celery (late acks,
-    reject on worker lost) delivered it again. The new attempt continues the same event log
-    from the beginning of the work, up to TASKPULSE_TASK_MAX_ATTEMPTS.
+    A task already `running` is started again: its worker died mid-run and the broker delivered
+    the message again (late acks, reject on worker lost, RabbitMQ's requeue of a lost consumer's
+    messages), or task_resend sent it again after its lease ran out. The new attempt continues
+    the same event log from the beginning of the work, up to TASKPULSE_TASK_MAX_ATTEMPTS. Messages
+    sent before dispatches existed carry none and are taken as the current one.
     """
     attempts = Task.objects.filter(pk=task_id).values_list("attempt", flat=True).first()
     if attempts is not None and attempts >= settings.TASKPULSE_TASK_MAX_ATTEMPTS:
-        logger.warning("Task %s lost its worker %d times; giving up", task_id, attempts)
-        try:
-            _finish(
-                task_id=task_id,
-                status=TaskStatus.FAILED,
-                error=f"The worker running this task stopped {attempts} times; it was not tried again.",
-                message="Failed",
-            )
-        except TaskStateConflict:
-            logger.info("Task %s had already ended", task_id)
+        _give_up(task_id, attempts)
         return None
+    now = timezone.now()
     try:
         task = _record_event(
             task_id=task_id,
             event_type=EventType.PROGRESS,
             allowed_from=_ACTIVE,
-            status=TaskStatus.RUNNING,
-            started_at=timezone.now(),
             increment=("attempt",),
+            matching=None if dispatch is None else {"dispatch": dispatch},
+            status=TaskStatus.RUNNING,
+            started_at=now,
+            lease_expires_at=now + _lease(),
             progress=0.0,
             current=None,
             total=None,
@@ -184,12 +181,75 @@ def task_start(*, task_id: uuid.UUID) -> Task | None:
             else f"Started again after its worker stopped (attempt {attempts + 1})",
         )
     except TaskStateConflict:
-        logger.info("Task %s is finished or gone; not running it", task_id)
+        logger.info(
+            "Task %s is finished, gone, or sent again since dispatch %s; not running it", task_id, dispatch
+        )
         return None
     if task.attempt > 1:
         logger.warning("Task %s started again, attempt %d", task_id, task.attempt)
     else:
         logger.info("Task %s started", task_id)
+    return task
+
+
+def _give_up(task_id: uuid.UUID, attempts: int) -> None:
+    logger.warning("Task %s lost its worker %d times; giving up", task_id, attempts)
+    try:
+        _finish(
+            task_id=task_id,
+            status=TaskStatus.FAILED,
+            error=f"The worker running this task stopped {attempts} times; it was not tried again.",
+            message="Failed",
+        )
+    except TaskStateConflict:
+        logger.info("Task %s had already ended", task_id)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.TASKPULSE_TASK_LEASE_SECONDS)
+
+
+def task_lease_renew(*, run: Task) -> bool:
+    """Extend the lease of the attempt `run` (as task_start returned it) by a lease from now.
+    False once that attempt no longer runs: it ended, or the task was started again elsewhere."""
+    return bool(
+        Task.objects.filter(pk=run.pk, status=TaskStatus.RUNNING, attempt=run.attempt).update(
+            lease_expires_at=timezone.now() + _lease()
+        )
+    )
+
+
+def task_resend(*, task_id: uuid.UUID, now: datetime | None = None) -> Task | None:
+    """Send a running task whose lease ran out (its worker is lost: killed, frozen, or cut off)
+    to the workers again, as a new dispatch, and tell its followers; or fail it once it has
+    used up TASKPULSE_TASK_MAX_ATTEMPTS. None when its lease was renewed or it ended meanwhile.
+
+    Until a worker takes the new message, the queue holds the lease: the task is sent again only
+    after another TASKPULSE_STALE_TASK_SECONDS without a worker.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        lost = (
+            Task.objects.select_for_update()
+            .filter(pk=task_id, status=TaskStatus.RUNNING, lease_expires_at__lt=now)
+            .values_list("attempt", flat=True)
+            .first()
+        )
+        if lost is None:
+            return None
+        if lost >= settings.TASKPULSE_TASK_MAX_ATTEMPTS:
+            _give_up(task_id, lost)
+            return None
+        task = _record_event(
+            task_id=task_id,
+            event_type=EventType.PROGRESS,
+            allowed_from=(TaskStatus.RUNNING,),
+            increment=("dispatch",),
+            lease_expires_at=now + timedelta(seconds=settings.TASKPULSE_STALE_TASK_SECONDS),
+            message=f"Its worker stopped responding; waiting for another (attempt {lost + 1})",
+        )
+        transaction.on_commit(lambda: _enqueue(task))
+    logger.warning("Task %s lost its worker; sent again as dispatch %d", task_id, task.dispatch)
     return task
 
 
@@ -227,7 +287,7 @@ def task_progress_in_run(
             task_id=run.id,
             event_type=EventType.PROGRESS,
             allowed_from=(TaskStatus.RUNNING,),
-            attempt=run.attempt,
+            matching={"attempt": run.attempt},
             progress=progress,
             current=current,
             total=total,

@@ -10,6 +10,7 @@ from tasks_app import maintenance, services
 from tasks_app.progress import ProgressReporter, TaskCancelled
 from tasks_app.work import registry
 from tasks_app.work.base import WorkError
+from tasks_app.worker.lease import LeaseKeeper
 
 logger = logging.getLogger(__name__)
 
@@ -19,14 +20,15 @@ INTERNAL_ERROR = (
 
 
 @shared_task(name="tasks_app.run_task", bind=True)
-def run_task(self, task_id: str) -> None:
-    task = services.task_start(task_id=uuid.UUID(task_id))
+def run_task(self, task_id: str, dispatch: int | None = None) -> None:
+    task = services.task_start(task_id=uuid.UUID(task_id), dispatch=dispatch)
     if task is None:
         return
     # The limit the message was sent with (services._enqueue), which is what the worker enforces.
     _hard, soft_limit = self.request.timelimit or (None, None)
     try:
-        _run_work(task, ProgressReporter(task.id, run=task), time_limit=soft_limit)
+        with LeaseKeeper(task):
+            _run_work(task, ProgressReporter(task.id, run=task), time_limit=soft_limit)
     except services.TaskStateConflict:
         logger.warning("Task %s was deleted or ended elsewhere while it ran; its work stopped", task.id)
 
@@ -59,3 +61,9 @@ def _run_work(task, reporter: ProgressReporter, *, time_limit: int | None) -> No
 def fail_stale_tasks() -> int:
     """Run by Celery beat every TASKPULSE_STALE_SWEEP_SECONDS (see CELERY_BEAT_SCHEDULE)."""
     return len(maintenance.tasks_fail_stale(after=maintenance.stale_after_default()))
+
+
+@shared_task(name="tasks_app.recover_lost_tasks")
+def recover_lost_tasks() -> int:
+    """Run by Celery beat every half TASKPULSE_TASK_LEASE_SECONDS (see CELERY_BEAT_SCHEDULE)."""
+    return len(maintenance.tasks_recover_lost())

@@ -210,6 +210,24 @@ def start_redis(logs_dir: Path, name: str = "redis") -> Process:
 
 
 @pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    """The RabbitMQ the broker tests use (TEST_RABBITMQ_URL); skipped when none answers, unless
+    REQUIRE_SERVICES=1, which fails instead."""
+    from kombu import Connection
+
+    url = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:
+        message = f"RabbitMQ does not answer at {url}: {exc}"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
 def daphne_server(process_env, logs_dir):
     server = start_daphne(process_env, logs_dir)
     yield server

@@ -94,3 +94,23 @@ def test_earlier_secret_keys_are_read_from_the_environment_as_a_list():
 
     assert rotated.stdout.strip().splitlines()[-1] == "['first-old-key', 'second-old-key']", rotated.stderr
     assert none.stdout.strip().splitlines()[-1] == "[]", none.stderr
+
+
+def test_a_rabbitmq_broker_gets_quorum_queues_and_confirmed_publishing_and_redis_the_fixed_transport():
+    show = [
+        "shell",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(sorted({str(q.queue_arguments) for q in s.CELERY_TASK_QUEUES}), "
+        "s.CELERY_BROKER_TRANSPORT_OPTIONS, getattr(s, 'CELERY_BROKER_TRANSPORT', None))",
+    ]
+
+    rabbitmq = manage(*show, env={"CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//"})
+    redis = manage(*show, env={})
+
+    assert rabbitmq.stdout.strip().splitlines()[-1] == (
+        "[\"{'x-queue-type': 'quorum'}\"] {'confirm_publish': True} None"
+    ), rabbitmq.stderr
+    assert redis.stdout.strip().splitlines()[-1] == (
+        "['None'] {'visibility_timeout': 3900} tasks_app.worker.redis_transport:Transport"
+    ), redis.stderr

@@ -126,7 +126,7 @@ def test_every_kind_has_a_queue_the_workers_consume(settings):
     assert {kind.queue for kind in registry.KINDS.values()} <= queues
 
 
-def test_a_task_is_sent_to_its_kinds_queue_with_its_time_limits(
+def test_a_task_is_sent_to_its_kinds_queue_with_its_dispatch_and_time_limits(
     user, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     settings.TASKPULSE_TASK_TIME_LIMIT_SECONDS = 600
@@ -138,7 +138,7 @@ def test_a_task_is_sent_to_its_kinds_queue_with_its_time_limits(
 
     assert sent == [
         {
-            "args": [str(task.id)],
+            "args": [str(task.id), 1],
             "task_id": str(task.id),
             "queue": "kind.ticker",
             "soft_time_limit": 600,

@@ -11,12 +11,12 @@ from tasks_app.models import Task, TaskEvent
 
 
 def task_update_returning(
-    task_id, allowed_from: tuple, *, increment: tuple, changes: dict, attempt: int | None = None
+    task_id, allowed_from: tuple, *, increment: tuple, changes: dict, matching: dict | None = None
 ) -> Task | None:
     """UPDATE … RETURNING: the task as the statement left it, or None when it is not in
-    `allowed_from` (or, with `attempt`, runs another attempt). One round trip to the database
-    instead of an UPDATE and a SELECT. PostgreSQL and SQLite 3.35+ both have RETURNING; Django's
-    update() does not use it, so the statement is written here."""
+    `allowed_from` (or a field named in `matching` holds another value: another attempt, another
+    dispatch). One round trip to the database instead of an UPDATE and a SELECT. PostgreSQL and
+    SQLite 3.35+ both have RETURNING; Django's update() does not use it, so it is written here."""
     meta = Task._meta
 
     def quoted(name: str) -> str:
@@ -35,9 +35,9 @@ def task_update_returning(
         concrete_field(meta, "id").get_db_prep_value(uuid.UUID(str(task_id)), connection),
         *allowed_from,
     ]
-    if attempt is not None:
-        conditions.append(f"{quoted('attempt')} = %s")
-        params.append(attempt)
+    for name, value in (matching or {}).items():
+        conditions.append(f"{quoted(name)} = %s")
+        params.append(concrete_field(meta, name).get_db_prep_value(value, connection))
     columns = ", ".join(connection.ops.quote_name(column(field)) for field in meta.concrete_fields)
     sql = (
         f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {', '.join(assignments)} "
