@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "tasks_app.access.token_middleware.api_token_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tasks_app.unavailable.database_unavailable_middleware",
 ]
 
 # Django's database sessions, read with SQL made once: every WebSocket connect reads one.
@@ -311,6 +312,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 TASKPULSE_TASK_MAX_ATTEMPTS = _env_number("TASKPULSE_TASK_MAX_ATTEMPTS", 3, int)
+# How long a worker rides out a database that went away (db/outages.py): its reporter keeps the
+# newest progress and writes it once the database is back, and the task's start and end are
+# retried. Past this, the work is stopped and the task fails, once the database lets it.
+TASKPULSE_DATABASE_OUTAGE_SECONDS = _env_number("TASKPULSE_DATABASE_OUTAGE_SECONDS", 60.0, float)
 # A running task with no event for this long has lost its worker, and a pending one this old
 # whose message the broker no longer holds was lost: fail_stale_tasks ends them `failed`.
 # Work must report progress more often than this (every kind here reports many times a second).

@@ -6,3 +6,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("tasks_app.urls")),
 ]
+
+# A lost database is answered 503, not 500 (tasks_app/unavailable.py).
+handler500 = "tasks_app.unavailable.server_error"

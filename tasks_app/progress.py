@@ -4,16 +4,26 @@ Work code calls `step()` when it enters a phase and `update()` as it counts thro
 The reporter coalesces calls so that a loop reporting a million times writes and sends at
 most TASKPULSE_PROGRESS_EVENTS_PER_SECOND events per second; `flush()` writes the newest
 state, so the last update before a task ends is never lost.
+
+While the database is away, the work goes on: the reporter keeps the newest state, tries again
+with a growing pause, and writes it once the database is back (progress is a state, so the
+updates in between are not needed). Past TASKPULSE_DATABASE_OUTAGE_SECONDS it raises
+DatabaseUnavailable, which stops the work.
 """
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import connection
 
 from tasks_app import services
+from tasks_app.db import outages
 from tasks_app.models import Task, TaskFile
+
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 500
 
@@ -29,6 +39,7 @@ class ProgressReporter:
         *,
         events_per_second: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
         run: Task | None = None,
     ) -> None:
         """`run`, the task as task_start returned it, lets each event be written in one statement
@@ -38,6 +49,10 @@ class ProgressReporter:
         rate = events_per_second or settings.TASKPULSE_PROGRESS_EVENTS_PER_SECOND
         self._min_interval = 1.0 / rate
         self._clock = clock
+        self._sleep = sleep
+        # Since when the database has refused every write, and how many in a row.
+        self._lost_since: float | None = None
+        self._failures = 0
         # The clock reading from which the next event may be sent: update() compares one number.
         self._next_emit_at = float("-inf")
         self._unsent = False
@@ -98,9 +113,12 @@ class ProgressReporter:
         """Persist and publish the newest state if a throttled update has not been sent yet.
 
         Called as the work ends, so it does not raise TaskCancelled: the work is over anyway.
+        While the database is away it waits for it, up to the outage limit.
         """
-        if self._unsent:
+        while self._unsent:
             self._emit(self._clock(), raise_if_cancelled=False)
+            if self._unsent:
+                self._sleep(outages.backoff(self._failures))
 
     def _changed(self) -> None:
         """The state moved: send it now, unless an event went out less than the interval ago."""
@@ -118,13 +136,34 @@ class ProgressReporter:
             self._total,
             self._message,
         )
-        if self._run is not None:
-            cancel_requested = services.task_progress_in_run(
-                run=self._run, progress=progress, current=current, total=total, message=message
-            )
-        else:
-            cancel_requested = services.task_progress(
-                task_id=self.task_id, progress=progress, current=current, total=total, message=message
-            )
+        try:
+            if self._run is not None:
+                cancel_requested = services.task_progress_in_run(
+                    run=self._run, progress=progress, current=current, total=total, message=message
+                )
+            else:
+                cancel_requested = services.task_progress(
+                    task_id=self.task_id, progress=progress, current=current, total=total, message=message
+                )
+        except outages.DATABASE_LOST:
+            if connection.in_atomic_block:
+                raise  # the work's own transaction is lost with the connection: only it can retry
+            self._database_lost(now)
+            return
+        self._lost_since, self._failures = None, 0
         if cancel_requested and raise_if_cancelled:
             raise TaskCancelled()
+
+    def _database_lost(self, now: float) -> None:
+        """Keep the state unsent and try again after a pause; past the limit, stop the work."""
+        outages.drop_connection()
+        self._failures += 1
+        if self._lost_since is None:
+            self._lost_since = now
+            logger.warning("Task %s: the database is away; keeping its newest progress", self.task_id)
+        if now - self._lost_since >= outages.outage_limit():
+            raise outages.DatabaseUnavailable(
+                f"the database was unreachable for more than {outages.outage_limit():g} s"
+            )
+        self._unsent = True
+        self._next_emit_at = now + max(self._min_interval, outages.backoff(self._failures))

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from tasks_app import services
+from tasks_app.db import outages
 from tasks_app.models import Task
 
 logger = logging.getLogger(__name__)
@@ -36,14 +37,18 @@ class LeaseKeeper:
         self._thread.join()
 
     def _renew_until_stopped(self) -> None:
+        wait = self._every
         try:
-            while not self._stopped.wait(self._every):
+            while not self._stopped.wait(wait):
                 try:
                     if not services.task_lease_renew(run=self._run):
                         return  # the attempt ended, or another worker runs the task now
+                    wait = self._every
                 except DatabaseError:
-                    # A database blip: the next renewal tries again; the lease outlasts a few misses.
+                    # The database is away: try again soon, so that the lease is renewed as soon
+                    # as it is back, before the sweep that finds expired leases runs.
                     logger.warning("Could not renew the lease of task %s", self._run.pk, exc_info=True)
-                    connection.close()
+                    outages.drop_connection()
+                    wait = min(self._every, outages.LONGEST_BACKOFF_SECONDS)
         finally:
             connection.close()
