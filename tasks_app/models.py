@@ -47,6 +47,8 @@ class Task(models.Model):
     dispatch = models.PositiveSmallIntegerField(default=1)
     # Renewed by the worker running the task (worker/lease.py); past it, the worker is lost.
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # "host:pid" of the worker process running the current attempt.
+    lease_holder = models.CharField(max_length=300, blank=True, default="")
     last_seq = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

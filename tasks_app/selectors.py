@@ -2,12 +2,13 @@
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
 from tasks_app.db.model_reader import ModelReader
-from tasks_app.models import Dataset, DatasetRow, DatasetStatus, Task, TaskEvent, TaskFile
+from tasks_app.models import Dataset, DatasetRow, DatasetStatus, Task, TaskEvent, TaskFile, TaskStatus
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -42,6 +43,16 @@ def task_owned_by(*, user: "User | AnonymousUser", task_id: uuid.UUID | str) -> 
     """The task if the user owns it: downloads and cancellation are the owner's alone."""
     task = task_visible_to(user=user, task_id=task_id)
     return task if task is not None and task.owner_id == user.pk else None
+
+
+def task_lease(*, task_id: uuid.UUID) -> tuple[str, datetime] | None:
+    """(holder, expiry) of the lease of a running task; None when the task is not running."""
+    lease = (
+        Task.objects.filter(pk=task_id, status=TaskStatus.RUNNING, lease_expires_at__isnull=False)
+        .values_list("lease_holder", "lease_expires_at")
+        .first()
+    )
+    return None if lease is None or lease[1] is None else (lease[0], lease[1])
 
 
 def event_rows_after(*, task_id: uuid.UUID, seq: int) -> list[list]:

@@ -148,7 +148,7 @@ def _revoke(task_id: uuid.UUID) -> None:
         logger.warning("Could not revoke task %s; a worker will skip it as ended", task_id, exc_info=True)
 
 
-def task_start(*, task_id: uuid.UUID, dispatch: int | None = None) -> Task | None:
+def task_start(*, task_id: uuid.UUID, dispatch: int | None = None, holder: str = "") -> Task | None:
     """Mark the task running; None when it must not run (finished, cancelled, gone, given up, or
     `dispatch` is not the task's: the message is stale, the task having been sent again since).
 
@@ -156,7 +156,9 @@ def task_start(*, task_id: uuid.UUID, dispatch: int | None = None) -> Task | Non
     the message again (late acks, reject on worker lost, RabbitMQ's requeue of a lost consumer's
     messages), or task_resend sent it again after its lease ran out. The new attempt continues
     the same event log from the beginning of the work, up to TASKPULSE_TASK_MAX_ATTEMPTS. Messages
-    sent before dispatches existed carry none and are taken as the current one.
+    sent before dispatches existed carry none and are taken as the current one. `holder` names
+    the worker process ("host:pid") that takes the lease. The caller checks first that no live
+    process holds it (worker/lease.py): a message comes back too after a broker blip.
     """
     attempts = Task.objects.filter(pk=task_id).values_list("attempt", flat=True).first()
     if attempts is not None and attempts >= settings.TASKPULSE_TASK_MAX_ATTEMPTS:
@@ -173,6 +175,7 @@ def task_start(*, task_id: uuid.UUID, dispatch: int | None = None) -> Task | Non
             status=TaskStatus.RUNNING,
             started_at=now,
             lease_expires_at=now + _lease(),
+            lease_holder=holder,
             progress=0.0,
             current=None,
             total=None,

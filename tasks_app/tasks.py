@@ -12,7 +12,7 @@ from tasks_app.db import outages
 from tasks_app.progress import ProgressReporter, TaskCancelled
 from tasks_app.work import registry
 from tasks_app.work.base import WorkError
-from tasks_app.worker.lease import LeaseKeeper
+from tasks_app.worker import lease
 
 logger = logging.getLogger(__name__)
 
@@ -24,17 +24,29 @@ DATABASE_AWAY = "The task was stopped because our database was unreachable for t
 
 @shared_task(name="tasks_app.run_task", bind=True)
 def run_task(self, task_id: str, dispatch: int | None = None) -> None:
+    task_uuid = uuid.UUID(task_id)
     try:
-        task = outages.retrying(lambda: services.task_start(task_id=uuid.UUID(task_id), dispatch=dispatch))
+        held_for = outages.retrying(lambda: lease.held_elsewhere(task_uuid))
+        if held_for is None:
+            task = outages.retrying(
+                lambda: services.task_start(task_id=task_uuid, dispatch=dispatch, holder=lease.this_process())
+            )
     except outages.DatabaseUnavailable as exc:
         # Sent to the queue again, so that the task starts once the database is back.
         raise self.retry(exc=exc, countdown=outages.outage_limit(), max_retries=None) from exc
+    if held_for is not None:
+        # Put back after a broker blip while a live process runs it: asked again once its lease
+        # would have run out, when it has ended (and is skipped) or its worker is gone.
+        logger.info(
+            "Task %s runs in a live worker process; its message comes back in %d s", task_id, held_for
+        )
+        raise self.retry(countdown=held_for + 1, max_retries=None)
     if task is None:
         return
     # The limit the message was sent with (services._enqueue), which is what the worker enforces.
     _hard, soft_limit = self.request.timelimit or (None, None)
     try:
-        with LeaseKeeper(task):
+        with lease.LeaseKeeper(task):
             _run_work(task, ProgressReporter(task.id, run=task), time_limit=soft_limit)
     except services.TaskStateConflict:
         logger.warning("Task %s was deleted or ended elsewhere while it ran; its work stopped", task.id)

@@ -2,6 +2,8 @@
 again as a new dispatch (or failed once it has used up its attempts); a message of an earlier
 dispatch is dropped."""
 
+import socket
+import subprocess
 import time
 from datetime import timedelta
 
@@ -11,6 +13,7 @@ from django.utils import timezone
 
 from tasks_app import maintenance, services
 from tasks_app.models import Task, TaskEvent, TaskStatus
+from tasks_app.worker import lease
 from tasks_app.worker.lease import LeaseKeeper
 
 TICKER = {"steps": 2, "interval": 0}
@@ -134,3 +137,47 @@ def test_the_lease_keeper_renews_from_its_thread_while_the_work_runs(transaction
         while Task.objects.get(pk=task.id).lease_expires_at < timezone.now():
             assert time.monotonic() < deadline, "the lease was never renewed"
             time.sleep(0.05)
+
+
+def held_by(task: Task, holder: str, *, seconds_left: float = 20) -> None:
+    Task.objects.filter(pk=task.pk).update(
+        lease_holder=holder, lease_expires_at=timezone.now() + timedelta(seconds=seconds_left)
+    )
+
+
+def a_dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+@pytest.fixture
+def running(create_task) -> Task:
+    task = create_task("ticker", TICKER)
+    services.task_start(task_id=task.id, dispatch=1, holder=lease.this_process())
+    return task
+
+
+def test_a_task_whose_lease_a_live_process_holds_is_not_started_before_the_lease_runs_out(running):
+    held_by(running, lease.this_process(), seconds_left=20)
+
+    assert 19 < lease.held_elsewhere(running.id) <= 20
+
+
+def test_a_lease_held_on_another_host_counts_as_live_until_it_runs_out(running):
+    held_by(running, "another-host:1", seconds_left=20)
+
+    assert lease.held_elsewhere(running.id) is not None
+
+
+def test_a_lease_held_by_a_process_of_this_host_that_is_gone_does_not_hold_the_task(running):
+    held_by(running, f"{socket.gethostname()}:{a_dead_pid()}", seconds_left=20)
+
+    assert lease.held_elsewhere(running.id) is None
+
+
+def test_a_lease_that_ran_out_or_a_task_not_running_does_not_hold_it(running, create_task):
+    held_by(running, "another-host:1", seconds_left=-1)
+
+    assert lease.held_elsewhere(running.id) is None
+    assert lease.held_elsewhere(create_task("ticker", TICKER).id) is None

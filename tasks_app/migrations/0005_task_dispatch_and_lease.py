@@ -20,4 +20,9 @@ class Migration(migrations.Migration):
             name='lease_expires_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name='task',
+            name='lease_holder',
+            field=models.CharField(blank=True, default='', max_length=300),
+        ),
     ]
