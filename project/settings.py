@@ -199,6 +199,10 @@ TASKPULSE_MAX_CONNECTIONS_PER_USER = _env_number("TASKPULSE_MAX_CONNECTIONS_PER_
 # many seconds, a process reads the credentials of connections opened since, renews open
 # connections' slots, and re-reads sessions whose engine keeps no expiry date in a table.
 TASKPULSE_AUTH_RECHECK_SECONDS = _env_number("TASKPULSE_AUTH_RECHECK_SECONDS", 60.0, float)
+# What may wait, unread, for one WebSocket client before the server closes it with 1013 (the
+# client resumes from its last seq). A task sends at most TASKPULSE_PROGRESS_EVENTS_PER_SECOND
+# events of under 1 KB, so a reader this far behind has stopped reading.
+TASKPULSE_WS_MAX_QUEUED_BYTES = _env_number("TASKPULSE_WS_MAX_QUEUED_BYTES", 256 * 1024, int)
 # Behind a proxy (nginx), Daphne takes the client's address and scheme from X-Forwarded-For,
 # -Port and -Proto. Only turn on when the proxy sets them: a client could otherwise forge them.
 TASKPULSE_BEHIND_PROXY = _env_bool("TASKPULSE_BEHIND_PROXY", False)

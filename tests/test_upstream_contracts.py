@@ -47,7 +47,15 @@ def test_twisted_servers_still_buffer_writes_where_eager_writes_reads_them():
     server_side, client_side = socket.socketpair()
     with server_side, client_side:
         server = tcp.Server(server_side, object(), ("127.0.0.1", 1), None, 1, StubReactor())
-        for name in ("dataBuffer", "offset", "_tempDataBuffer", "_writeDisconnected", "TLS", "connected"):
+        for name in (
+            "dataBuffer",
+            "offset",
+            "_tempDataBuffer",
+            "_tempDataLen",
+            "_writeDisconnected",
+            "TLS",
+            "connected",
+        ):
             assert hasattr(server, name), name
     assert callable(tcp.Server.writeSomeData) and vars(tcp.Port)["transport"] is tcp.Server
 

@@ -12,6 +12,7 @@ class CloseCode(IntEnum):
     POLICY_VIOLATION = 1008  # origin not allowed: do not reconnect
     MESSAGE_TOO_BIG = 1009
     SERVICE_RESTART = 1012  # reconnect at once and resume
+    TRY_AGAIN_LATER = 1013  # the client read too slowly and fell too far behind: back off, resume
     HEARTBEAT_MISSED = 4000  # sent by a client that abandons a socket silent past the heartbeat
     UNAUTHENTICATED = 4401
     NOT_FOUND = 4404  # no such task, or not yours: do not reconnect
@@ -23,5 +24,10 @@ FINAL = frozenset({CloseCode.NORMAL, CloseCode.POLICY_VIOLATION, CloseCode.NOT_F
 # Registered codes (RFC 6455, IANA) the server sends; Autobahn lets applications send only 1000
 # and 3000-4999 (see server/websocket_protocol.py).
 REGISTERED_SENT_BY_SERVER = frozenset(
-    {CloseCode.POLICY_VIOLATION, CloseCode.MESSAGE_TOO_BIG, CloseCode.SERVICE_RESTART}
+    {
+        CloseCode.POLICY_VIOLATION,
+        CloseCode.MESSAGE_TOO_BIG,
+        CloseCode.SERVICE_RESTART,
+        CloseCode.TRY_AGAIN_LATER,
+    }
 )
