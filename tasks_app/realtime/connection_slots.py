@@ -12,6 +12,7 @@ import weakref
 from typing import cast
 
 import redis.asyncio as redis
+from redis.asyncio.sentinel import Sentinel
 
 from django.conf import settings
 
@@ -107,10 +108,23 @@ def _client() -> redis.Redis:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        pool = redis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, socket_timeout=5, max_connections=POOL_CONNECTIONS, timeout=POOL_WAIT_SECONDS
-        )
-        client = _clients[loop] = redis.Redis(connection_pool=pool)
+        if settings.REDIS_SENTINELS:
+            # redis-py has no blocking pool for a Sentinel-managed master; its pool fails past the cap.
+            client = Sentinel(settings.REDIS_SENTINELS).master_for(
+                settings.REDIS_SENTINEL_MASTER,
+                db=settings.REDIS_SENTINEL_DB,
+                socket_timeout=5,
+                max_connections=POOL_CONNECTIONS,
+            )
+        else:
+            pool = redis.BlockingConnectionPool.from_url(
+                settings.REDIS_URL,
+                socket_timeout=5,
+                max_connections=POOL_CONNECTIONS,
+                timeout=POOL_WAIT_SECONDS,
+            )
+            client = redis.Redis(connection_pool=pool)
+        _clients[loop] = client
     return client
 
 

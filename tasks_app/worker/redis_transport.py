@@ -12,21 +12,36 @@ so the worker's main process exited ("Unrecoverable error"). As a connection err
 ignored and the acknowledgement is logged as failed; the message stays in Redis's unacked set and
 comes back after the visibility timeout, when task_start skips it as ended.
 
-Set as CELERY_BROKER_TRANSPORT for redis:// brokers. tests/test_redis_transport.py shows the
-defect on the pinned kombu and the fix; tests/integration/test_faults.py SIGKILLs Redis under
-bin/run's worker.
+Set as CELERY_BROKER_TRANSPORT for redis:// brokers, and SentinelTransport for Sentinel ones.
+tests/test_redis_transport.py shows the defect on the pinned kombu and the fix;
+tests/integration/test_faults.py SIGKILLs Redis under bin/run's worker, and
+test_redis_failover.py kills the master behind Sentinel.
 """
 
 import redis
 from kombu.transport import redis as kombu_redis
 
 
-class Channel(kombu_redis.Channel):
+class _RaisesConnectionErrorOnceCollected:
     def _connparams(self, asynchronous: bool = False) -> dict:
-        if self.connection.client is None:
+        if self.connection.client is None:  # type: ignore[attr-defined]
             raise redis.ConnectionError("this channel's broker connection was closed after it was lost")
-        return super()._connparams(asynchronous=asynchronous)
+        return super()._connparams(asynchronous=asynchronous)  # type: ignore[misc]
+
+
+class Channel(_RaisesConnectionErrorOnceCollected, kombu_redis.Channel):
+    pass
 
 
 class Transport(kombu_redis.Transport):
     Channel = Channel
+
+
+class SentinelChannel(_RaisesConnectionErrorOnceCollected, kombu_redis.SentinelChannel):
+    pass
+
+
+class SentinelTransport(kombu_redis.SentinelTransport):
+    """For a broker behind Redis Sentinel (REDIS_SENTINELS)."""
+
+    Channel = SentinelChannel
