@@ -11,7 +11,11 @@ Every client sends the session cookie and a same-site Origin, as a browser does.
   HTTP-polling seed design's browser does, until the task ends (or for `duration` seconds);
 - `storm`: as `follow`, resuming with `?last_seq=` whenever its connection drops, as the bundled
   client does;
-- `idle`: clients that follow one task that never moves, opened in `steps`.
+- `idle`: clients that follow one task that never moves, opened in `steps`;
+- `soak`: rounds of tasks read from stdin, a line of task ids each; the clients, spread over a
+  round's tasks, follow them to their end, resuming with `?last_seq=` whenever their connection
+  drops, while `drop_per_second` of the open connections are cut every second. After each round
+  the process says `done <n>`; an empty line ends it.
 
 Each receive is stamped with the wall clock and written as `time, task_id, seq, message` to the
 plan's `records` file. The process says `ready <n>` on stdout once its clients are in place
@@ -193,12 +197,7 @@ class Load:
             task_id = self.task_for(client)
             last_seq, drops = 0, 0
             deadline = time.monotonic() + self.plan["patience"]
-            while time.monotonic() < deadline:
-                try:
-                    ws = await self.connect(f"/ws/tasks/{task_id}/?last_seq={last_seq}")
-                except (OSError, websockets.InvalidHandshake, TimeoutError):
-                    await asyncio.sleep(random.uniform(0.05, 0.15))
-                    continue
+            while (ws := await self._open_resuming(task_id, last_seq, deadline)) is not None:
                 live = None
                 try:
                     await ws.send('{"type":"ping"}')
@@ -238,6 +237,69 @@ class Load:
         await connected.wait()
         self.ready(self.plan["clients"])
         await asyncio.gather(*clients)
+
+    # soak -----------------------------------------------------------------------------------
+
+    async def soak(self) -> None:
+        lines = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin)
+        self.ready(self.plan["clients"])
+        while task_ids := (await lines.readline()).decode().split():
+            completed = self.completed
+            open_sockets: set = set()
+            cutter = asyncio.create_task(self._cut_every_second(open_sockets))
+            await asyncio.gather(
+                *(
+                    self._follow_resuming(task_ids[n % len(task_ids)], open_sockets)
+                    for n in range(self.plan["clients"])
+                )
+            )
+            cutter.cancel()
+            print(f"done {self.completed - completed}", flush=True)
+
+    async def _cut_every_second(self, open_sockets: set) -> None:
+        """Cut `drop_per_second` of the open connections each second, as networks do."""
+        while True:
+            await asyncio.sleep(1)
+            count = round(len(open_sockets) * self.plan["drop_per_second"])
+            for ws in random.sample(sorted(open_sockets, key=id), min(count, len(open_sockets))):
+                ws.transport.abort()
+                self.errors["cut on purpose"] += 1
+
+    async def _open_resuming(self, task_id: str, last_seq: int, deadline: float):
+        """A socket on the task from `last_seq`, tried again with jitter until it opens; None once
+        `deadline` has passed."""
+        while time.monotonic() < deadline:
+            try:
+                return await self.connect(f"/ws/tasks/{task_id}/?last_seq={last_seq}")
+            except (OSError, websockets.InvalidHandshake, TimeoutError):
+                await asyncio.sleep(random.uniform(0.05, 0.15))
+        return None
+
+    async def _follow_resuming(self, task_id: str, open_sockets: set) -> None:
+        last_seq = 0
+        deadline = time.monotonic() + self.plan["patience"]
+        while (ws := await self._open_resuming(task_id, last_seq, deadline)) is not None:
+            open_sockets.add(ws)
+            try:
+                async for frame in ws:
+                    message = json.loads(frame)
+                    if message["type"] == "ping":
+                        await ws.send('{"type":"pong"}')
+                        continue
+                    last_seq = self._check_seq(message, last_seq)
+                    if message.get("status") in TERMINAL:
+                        self.completed += 1
+                        await ws.close()
+                        return
+            except websockets.ConnectionClosed:
+                pass
+            finally:
+                open_sockets.discard(ws)
+            self.close_codes[ws.close_code] += 1
+            await asyncio.sleep(random.uniform(0, 0.1))
+        self.errors["gave up"] += 1
 
     # idle -----------------------------------------------------------------------------------
 
@@ -291,7 +353,13 @@ async def _read_json_response(reader: asyncio.StreamReader) -> dict:
 def main() -> None:
     plan = json.loads(sys.argv[1])
     load = Load(plan)
-    run = {"follow": load.follow, "poll-http": load.poll_http, "storm": load.storm, "idle": load.idle}
+    run = {
+        "follow": load.follow,
+        "poll-http": load.poll_http,
+        "storm": load.storm,
+        "idle": load.idle,
+        "soak": load.soak,
+    }
     asyncio.run(run[plan["mode"]]())
     print(json.dumps(load.summary()), flush=True)
 

@@ -1,6 +1,7 @@
 """The benchmark: the product against the two polling designs, on the real stack, in one run.
 
     bin/bench [--smoke] [--out bench/results]
+    bin/bench --soak [MINUTES] [--soak-clients N] [--out bench/results]
 
 Starts the server process (Daphne, or Uvicorn to compare), an instrumented Celery worker
 (bench/worker.py), and, as baselines, the database-polling consumer (bench/polling_server.py);
@@ -43,7 +44,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from bench import measurements, report, stack  # noqa: E402
+from bench import measurements, report, soak, stack  # noqa: E402
 from bench.database import database_rate, database_settle  # noqa: E402
 from project.celery import app  # noqa: E402
 from tasks_app import services  # noqa: E402
@@ -228,13 +229,25 @@ class LoadRun:
             raise RuntimeError(f"the load process failed:\n{self.process.output()[-3000:]}")
         return int(line.split()[1])
 
+    def start_round(self, task_ids: list[str]) -> None:
+        self.process.popen.stdin.write(" ".join(task_ids) + "\n")
+        self.process.popen.stdin.flush()
+
+    def wait_round(self) -> int:
+        """The tasks followed to their end in the round (`soak` mode)."""
+        line = self.process.popen.stdout.readline()
+        if not line.startswith("done"):
+            raise RuntimeError(f"the load process failed:\n{self.process.output()[-3000:]}")
+        return int(line.split()[1])
+
     def next_step(self) -> None:
         self.process.popen.stdin.write("next\n")
         self.process.popen.stdin.flush()
 
-    def finish(self, timeout: float = 120) -> dict:
-        # Lines for the steps an `idle` load still waits on; other modes do not read them.
-        out, _ = self.process.popen.communicate("next\n" * 100, timeout=timeout)
+    def finish(self, timeout: float = 120, *, last_lines: str = "next\n" * 100) -> dict:
+        """The load's summary. `last_lines` go to its stdin first: by default, lines for the steps
+        an `idle` load still waits on (other modes do not read them); a `soak` load ends at ""."""
+        out, _ = self.process.popen.communicate(last_lines, timeout=timeout)
         lines = [line for line in out.splitlines() if line.startswith("{")]
         if self.process.popen.returncode or not lines:
             raise RuntimeError(f"the load process failed:\n{self.process.output()[-3000:]}")
@@ -273,9 +286,27 @@ def main() -> None:
         choices=measurements.MEASUREMENTS,
         help="run this measurement only (repeatable)",
     )
+    parser.add_argument(
+        "--soak",
+        type=float,
+        nargs="?",
+        const=30.0,
+        metavar="MINUTES",
+        help="the soak instead (default 30 min)",
+    )
+    parser.add_argument("--soak-clients", type=int, default=1000)
     options = parser.parse_args()
     options.out.mkdir(parents=True, exist_ok=True)
     bench = Bench(options)
+    if options.soak is not None:
+        try:
+            result = soak.soak(bench, options.soak, clients=options.soak_clients)
+        finally:
+            bench.close()
+        (options.out / "soak.json").write_text(json.dumps(result, indent=2))
+        (options.out / "soak.md").write_text(soak.markdown(result))
+        print(soak.markdown(result))
+        return
     try:
         measurements.run_all(bench, tuple(options.only or measurements.MEASUREMENTS))
     finally:

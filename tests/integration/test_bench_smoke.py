@@ -1,5 +1,6 @@
 """A few seconds of each benchmark, so that they cannot rot between real runs."""
 
+import json
 import subprocess
 import sys
 
@@ -50,3 +51,15 @@ def test_the_publish_benchmark_runs(process_env):
     output = run_bench("publish.py", "--events", "20", env=process_env)
 
     assert "Redis connections opened" in output
+
+
+def test_a_two_minute_soak_loses_and_repeats_nothing(process_env, tmp_path):
+    env = {**process_env, "REDIS_URL": process_env["REDIS_URL"].rsplit("/", 1)[0] + "/10"}
+
+    run_bench("run.py", "--soak", "2", "--soak-clients", "300", "--out", str(tmp_path), env=env, timeout=420)
+
+    result = json.loads((tmp_path / "soak.json").read_text())
+    assert result["rounds"] >= 3 and result["followed to the end"] == 300 * result["rounds"], result
+    assert (result["lost events"], result["repeated events"], result["gave up"]) == (0, 0, 0), result
+    assert result["connections cut"] > 0 and result["server tracebacks"] == 0, result
+    assert "slope per hour" in (tmp_path / "soak.md").read_text()
