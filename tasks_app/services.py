@@ -249,6 +249,7 @@ def task_resend(*, task_id: uuid.UUID, now: datetime | None = None) -> Task | No
             allowed_from=(TaskStatus.RUNNING,),
             increment=("dispatch",),
             lease_expires_at=now + timedelta(seconds=settings.TASKPULSE_STALE_TASK_SECONDS),
+            lease_holder="",  # no process holds it: the queue does
             message=f"Its worker stopped responding; waiting for another (attempt {lost + 1})",
         )
         transaction.on_commit(lambda: _enqueue(task))

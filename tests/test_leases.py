@@ -181,3 +181,11 @@ def test_a_lease_that_ran_out_or_a_task_not_running_does_not_hold_it(running, cr
 
     assert lease.held_elsewhere(running.id) is None
     assert lease.held_elsewhere(create_task("ticker", TICKER).id) is None
+
+
+def test_a_task_sent_again_is_not_held_by_its_lost_workers_lease(running, sent, recover):
+    held_by(running, "another-host:1", seconds_left=-1)
+
+    recover()
+
+    assert lease.held_elsewhere(running.id) is None

@@ -37,7 +37,7 @@ def held_elsewhere(task_id: uuid.UUID) -> float | None:
         return None
     holder, expires_at = lease
     left = (expires_at - timezone.now()).total_seconds()
-    if left <= 0:
+    if left <= 0 or not holder:  # ran out, or sent again and held by the queue, not a process
         return None
     host, _, pid = holder.rpartition(":")
     if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
