@@ -13,4 +13,7 @@ if ! grep -qxF "$wanted" "$VENV_DIR/.requirements.sha256" 2>/dev/null; then
   "$VENV_DIR/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
   echo "$wanted" >> "$VENV_DIR/.requirements.sha256"
 fi
-export PATH="$PWD/$VENV_DIR/bin:$PATH"
+case "$VENV_DIR" in
+  /*) export PATH="$VENV_DIR/bin:$PATH" ;;
+  *) export PATH="$PWD/$VENV_DIR/bin:$PATH" ;;
+esac
