@@ -53,7 +53,7 @@ def test_the_publish_benchmark_runs(process_env):
     assert "Redis connections opened" in output
 
 
-def test_a_two_minute_soak_loses_and_repeats_nothing(process_env, tmp_path):
+def test_a_two_minute_soak_loses_and_repeats_nothing(transactional_db, process_env, tmp_path):
     env = {**process_env, "REDIS_URL": process_env["REDIS_URL"].rsplit("/", 1)[0] + "/10"}
 
     run_bench("run.py", "--soak", "2", "--soak-clients", "300", "--out", str(tmp_path), env=env, timeout=420)
