@@ -7,10 +7,12 @@ cannot see the test process's open transaction.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,10 +51,23 @@ def _test_database_url() -> str:
 class Process:
     """A child process with its output in a log file, stopped at the end of the session."""
 
-    def __init__(self, name: str, command: list[str], env: dict, log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict,
+        log_dir: Path,
+        *,
+        user: str | None = None,
+        group: bool = False,
+    ) -> None:
+        """`user`: run as that user; `group`: in a process group of its own, so that kill() takes
+        every process it started at once (a PostgreSQL server and its backends)."""
         self.name = name
         self.command = command
         self.env = env
+        self.user = user
+        self.group = group
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("w")
         self.popen = self._start()
@@ -61,7 +76,13 @@ class Process:
         self._log.flush()
         self._log_offset = self.log_path.stat().st_size
         return subprocess.Popen(
-            self.command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            user=self.user,
+            start_new_session=self.group,
         )
 
     def log(self) -> str:
@@ -74,6 +95,10 @@ class Process:
 
     def kill(self) -> None:
         """SIGKILL, as a crash or the out-of-memory killer would: no cleanup at all."""
+        if self.group:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
+            return
         for pid in [*self.children(), self.popen.pid]:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -114,7 +139,8 @@ class Process:
             self._log.close()
 
     def start_again(self, ready) -> None:
-        """Start the same command after stop(keep_log_open=True), as an operator's restart would."""
+        """Start the same command after kill() or stop(keep_log_open=True), as an operator's restart
+        would."""
         self.popen = self._start()
         self.wait_until(ready, "reachable again")
 
@@ -211,6 +237,62 @@ def start_redis(logs_dir: Path, name: str = "redis", *, replica_of: Process | No
     server.answers = answers
     server.wait_until(answers, "reachable")
     return server
+
+
+def start_postgres(logs_dir: Path, name: str = "postgres") -> Process:
+    """A PostgreSQL server of a test's own, in a fresh cluster, which the test may crash and start
+    again (`kill()`, then `start_again(server.answers)`): the session's server must not be touched.
+    Run as the postgres user when the tests run as root, since PostgreSQL refuses root. Fails
+    (skips without REQUIRE_SERVICES=1) when PostgreSQL's binaries are not installed."""
+    import psycopg2
+
+    bindir = _postgres_bindir()
+    data_dir = Path(tempfile.mkdtemp(prefix="taskpulse-postgres-"))
+    user = None
+    if os.geteuid() == 0:
+        user = "postgres"
+        shutil.chown(data_dir, user, user)
+    subprocess.run(
+        [str(bindir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust", "--no-sync"],
+        check=True,
+        capture_output=True,
+        cwd=data_dir,
+        user=user,
+    )
+    port = _free_port()
+    # No Unix socket: its default directory may not be writable by the server's user.
+    command = [
+        str(bindir / "postgres"), "-D", str(data_dir), "-p", str(port),
+        "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+    ]  # fmt: skip
+    server = Process(name, command, os.environ.copy(), logs_dir, user=user, group=True)
+    server.port = port
+    server.data_dir = data_dir
+    server.url = f"postgres://postgres@127.0.0.1:{port}/postgres"
+
+    def answers() -> bool:
+        try:
+            psycopg2.connect(server.url, connect_timeout=1).close()
+            return True
+        except psycopg2.OperationalError:
+            return False
+
+    server.answers = answers
+    server.wait_until(answers, "reachable")
+    return server
+
+
+def _postgres_bindir() -> Path:
+    for candidate in [os.environ.get("PG_BINDIR"), *sorted(Path("/usr/lib/postgresql").glob("*/bin"))]:
+        if candidate and (Path(candidate) / "postgres").exists():
+            return Path(candidate)
+    found = shutil.which("postgres")
+    if found:
+        return Path(found).parent
+    message = "PostgreSQL's server binaries (initdb, postgres) are not installed; PG_BINDIR says where"
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

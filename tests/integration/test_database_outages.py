@@ -1,11 +1,18 @@
 """The database going away mid-task, as operators meet it: every connection of Taskpulse's
-processes killed (pg_terminate_backend, as a failover or an administrator does), or no database
-at all for a while. The reporter, the consumers, the SSE stream and the API carry on once it is
-back, without a restart, and a follower that resumes ends with every event exactly once."""
+processes killed (pg_terminate_backend, as a failover or an administrator does), the server
+itself crashed and started again, or no database at all for a while. The reporter, the
+consumers, the SSE stream and the API carry on once it is back, without a restart, and a
+follower that resumes ends with every event exactly once."""
 
 import asyncio
+import os
 import re
+import shutil
+import subprocess
+import sys
+from types import SimpleNamespace
 
+import psycopg2
 import pytest
 
 from django.db import connection
@@ -16,7 +23,7 @@ from tasks_app.unavailable import RETRY_AFTER_SECONDS
 from tests.fault_proxy import FaultProxy
 from tests.integration.follower import ResumingFollower
 from tests.integration.test_faults import after_messages, assert_matches_database, submit
-from tests.processes import log_in, start_daphne, start_redis, start_worker
+from tests.processes import PASSWORD, ROOT, log_in, start_daphne, start_postgres, start_redis, start_worker
 
 pytestmark = pytest.mark.integration
 
@@ -75,6 +82,39 @@ def system_behind_proxy(process_env, logs_dir, live_user, database_proxy, reques
         "TASKPULSE_DATABASE_OUTAGE_SECONDS": str(getattr(request, "param", 60)),
     }
     daphne, worker, redis = start_system(env, logs_dir, "database-proxy")
+    yield daphne, worker
+    for process in (worker, daphne, redis):
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def own_postgres(logs_dir):
+    """A PostgreSQL server of the tests' own with Taskpulse's schema and one user, iris: crashing
+    the session's server would take every other test's database with it."""
+    server = start_postgres(logs_dir, "postgres-crashed")
+    admin = psycopg2.connect(server.url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("CREATE DATABASE taskpulse")
+    admin.close()
+    server.database_url = server.url.rsplit("/", 1)[0] + "/taskpulse"
+    env = {**os.environ, "DATABASE_URL": server.database_url}
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
+    create_user = (
+        f"from django.contrib.auth.models import User\nUser.objects.create_user('iris', '', {PASSWORD!r})"
+    )
+    subprocess.run([*manage, "shell", "-c", create_user], env=env, cwd=ROOT, check=True)
+    yield server
+    server.stop()
+    shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def system_on_own_postgres(process_env, logs_dir, own_postgres):
+    daphne, worker, redis = start_system(
+        {**process_env, "DATABASE_URL": own_postgres.database_url}, logs_dir, "own-postgres"
+    )
     yield daphne, worker
     for process in (worker, daphne, redis):
         process.stop()
@@ -145,3 +185,31 @@ def test_a_database_away_past_the_limit_stops_the_work_and_fails_the_task_once_i
     task = assert_matches_database(follower, complete)
     assert (task.status, task.error, task.attempt) == (TaskStatus.FAILED, DATABASE_AWAY, 1)
     assert [message["type"] for message in follower.messages].count("complete") == 1
+
+
+@pytest.mark.parametrize("crashes", [1, 3], ids=["once", "three times"])
+def test_the_database_server_crashing_and_starting_again_mid_task_loses_nothing(
+    system_on_own_postgres, own_postgres, crashes
+):
+    """The PostgreSQL server and every backend SIGKILLed (the out-of-memory killer, a crashed
+    host's service restarted), down for a second, then started again: it recovers from its log,
+    and the task carries on where it was."""
+    daphne, worker = system_on_own_postgres
+    http = log_in(daphne.base_url, SimpleNamespace(username="iris"))
+    follower = ResumingFollower(http, daphne.base_url, submit(http))
+
+    async def crash_the_database(follower, ws):
+        for _ in range(crashes):
+            await asyncio.to_thread(own_postgres.kill)
+            await asyncio.sleep(1)
+            await asyncio.to_thread(own_postgres.start_again, own_postgres.answers)
+            await asyncio.sleep(1)
+
+    complete = asyncio.run(follower.follow(after_messages(4, crash_the_database)))
+
+    task = http.get(f"{daphne.base_url}/api/tasks/{follower.task_id}/", timeout=10).json()
+    follower.assert_exactly_once_up_to(task["seq"])
+    fields = ("status", "result", "seq")
+    assert [complete[field] for field in fields] == [task[field] for field in fields]
+    assert (task["status"], task["attempt"]) == (TaskStatus.COMPLETED, 1), worker.log()[-3000:]
+    assert (worker.popen.poll(), daphne.popen.poll()) == (None, None)
