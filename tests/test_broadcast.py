@@ -1,4 +1,5 @@
-"""Publishing to the channel layer from sync code: what arrives, and the Redis connections it takes."""
+"""Publishing to the channel layer from sync code: what arrives, and the Redis connections it
+takes; and listening on a channel of one's own."""
 
 import asyncio
 import queue
@@ -7,6 +8,7 @@ import uuid
 from contextlib import contextmanager
 
 import redis
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from django.conf import settings
@@ -93,3 +95,19 @@ def test_sync_code_called_inside_a_running_loop_can_still_publish():
     with listening(task_id) as received:
         asyncio.run(publish_from_sync_code_in_a_loop())
         assert seqs(received, 1) == [1]
+
+
+def test_a_listener_closed_after_its_last_message_gives_back_its_channel():
+    """An SSE stream ends right after the task's complete: no receive is left waiting, which is
+    the only way channels-redis drops a channel by itself."""
+    group = broadcast.task_group(uuid.uuid4())
+
+    async def scenario():
+        listener = broadcast.Listener(group)
+        await listener.open()
+        await get_channel_layer().group_send(group, {"type": broadcast.TASK_EVENT_HANDLER, "message": {}})
+        received = await listener.next(TIMEOUT)
+        await listener.close()
+        return received["type"], listener.channel in get_channel_layer()._get_layer().channels
+
+    assert async_to_sync(scenario)() == (broadcast.TASK_EVENT_HANDLER, False)

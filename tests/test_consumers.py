@@ -7,6 +7,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels import consumer as consumer_module
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
 from tasks_app import services
 from tasks_app.models import Task
@@ -277,3 +278,25 @@ def test_a_published_event_reaches_the_socket_without_a_thread_hop(task, user, m
 
     assert async_to_sync(scenario)()["status"] == "running"
     assert hops == []
+
+
+def test_a_socket_closing_just_as_an_event_arrives_gives_back_its_channel(task, user):
+    """The event and the close are both ready when the consumer next runs: Channels handles the
+    close and stops, with no receive left waiting on the channel to cancel."""
+    layer = get_channel_layer()
+
+    async def scenario():
+        socket = await open_socket(path_of(task.id), user)
+        await socket.receive_json_from(TIMEOUT)  # the snapshot
+        pubsub = layer._get_layer()
+        (channel,) = pubsub.groups[pubsub._get_group_channel_name(broadcast.task_group(task.id))]
+        event = {"type": broadcast.TASK_EVENT_HANDLER, "message": {"task_id": str(task.id), "seq": 2}}
+        pubsub.channels[channel].put_nowait(layer.serialize(event))
+        socket.input_queue.put_nowait({"type": "websocket.disconnect", "code": 1001})
+        await socket.wait(TIMEOUT)
+        return channel in pubsub.channels, pubsub.groups
+
+    kept, groups = async_to_sync(scenario)()
+
+    assert not kept
+    assert broadcast.task_group(task.id) not in str(groups)

@@ -1,10 +1,11 @@
 """The channel layers: the core one under a crowd (more concurrent commands than its pool has
-connections), the pub/sub one subscribed before it says so."""
+connections), the pub/sub one subscribed before it says so, and both giving back a channel."""
 
 import asyncio
 import uuid
 from urllib.parse import urlsplit
 
+import redis
 from asgiref.sync import async_to_sync
 from redis import exceptions as redis_exceptions
 from redis.asyncio.sentinel import SentinelConnectionPool
@@ -118,3 +119,63 @@ def test_once_its_lost_connection_is_back_the_pubsub_layer_tells_every_channel_t
             await layer.flush()
 
     assert async_to_sync(scenario)() == {"type": broadcast.RESYNC_HANDLER}
+
+
+def _subscribers(channel: str) -> int:
+    with redis.Redis.from_url(settings.REDIS_URL) as client:
+        return dict(client.pubsub_numsub(channel))[channel.encode()]
+
+
+def test_a_closed_pub_sub_channel_is_forgotten_with_what_was_queued_and_unsubscribed():
+    layer = RedisPubSubChannelLayer(hosts=[{"address": settings.REDIS_URL, "socket_timeout": None}])
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "task.event", "seq": 1})  # arrives, never received
+        await asyncio.sleep(0.2)
+        subscribed = await asyncio.to_thread(_subscribers, channel)
+        await layer.close_channel(channel)
+        try:
+            kept = channel in layer._get_layer().channels
+            return subscribed, kept, await asyncio.to_thread(_subscribers, channel)
+        finally:
+            await layer.flush()
+
+    assert async_to_sync(scenario)() == (1, False, 0)
+
+
+def test_a_new_pub_sub_channel_interrupted_while_subscribing_is_not_kept():
+    async def scenario():
+        link = await _slow_link_to_redis(delay=0.3)
+        port = link.sockets[0].getsockname()[1]
+        address = f"redis://127.0.0.1:{port}"
+        layer = RedisPubSubChannelLayer(hosts=[{"address": address, "socket_timeout": None}])
+        try:
+            subscribing = asyncio.ensure_future(layer.new_channel())
+            await asyncio.sleep(0.1)  # the SUBSCRIBE is on its way, not yet confirmed
+            subscribing.cancel()
+            await asyncio.gather(subscribing, return_exceptions=True)
+            return dict(layer._get_layer().channels)
+        finally:
+            await layer.flush()
+            link.close()
+
+    assert async_to_sync(scenario)() == {}
+
+
+def test_a_closed_core_channel_drops_what_was_buffered_for_it():
+    layer = RedisChannelLayer(hosts=[{"address": settings.REDIS_URL, "socket_timeout": None}])
+
+    async def scenario():
+        receiver, other = await layer.new_channel(), await layer.new_channel()
+        await layer.send(other, {"type": "task.event", "seq": 1})
+        await layer.send(receiver, {"type": "task.event", "seq": 2})
+        received = await asyncio.wait_for(layer.receive(receiver), 5)  # buffers other's message
+        buffered = other in layer.receive_buffer
+        await layer.close_channel(other)
+        try:
+            return received["seq"], buffered, other in layer.receive_buffer
+        finally:
+            await layer.flush()
+
+    assert async_to_sync(scenario)() == (2, True, False)

@@ -98,6 +98,13 @@ def test_channels_redis_still_has_the_hooks_redis_layers_overrides():
     assert "self.channels = {}" in inspect.getsource(pubsub.RedisPubSubLoopLayer)
     assert callable(pubsub.RedisPubSubChannelLayer.serialize)
     assert list(inspect.signature(pubsub.RedisSingleShardConnection).parameters) == ["host", "channel_layer"]
+    # close_channel and new_channel: a channel is subscribed, kept and named as they assume.
+    loop_layer = inspect.getsource(pubsub.RedisPubSubLoopLayer)
+    assert "self.channels[channel] = asyncio.Queue()" in loop_layer
+    assert 'channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"' in loop_layer
+    assert callable(pubsub.RedisPubSubLoopLayer._subscribe_to_channel)
+    assert callable(pubsub.RedisPubSubLoopLayer._get_shard)
+    assert "self.receive_buffer[channel]" in inspect.getsource(core.RedisChannelLayer.receive)
 
 
 def test_channels_and_django_still_have_the_hooks_access_and_consumers_override():

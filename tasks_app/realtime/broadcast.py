@@ -140,6 +140,14 @@ async def group_leave(group: str, channel: str) -> None:
     await get_channel_layer().group_discard(group, channel)
 
 
+async def channel_close(channel: str) -> None:
+    """Give back a channel its holder is done with (redis_layers.py). A layer without such a call
+    (Channels' in-memory one) expires what is queued by itself."""
+    close = getattr(get_channel_layer(), "close_channel", None)
+    if close is not None:
+        await close(channel)
+
+
 class Listener:
     """A channel of its own in `group`, for code that is not a consumer (an SSE stream, the
     credential watch), with one receive kept across waits: cancelling a pub/sub layer's receive
@@ -176,3 +184,4 @@ class Listener:
             self._receiving = None
         if self.channel is not None:
             await self._layer.group_discard(self.group, self.channel)
+            await channel_close(self.channel)

@@ -53,10 +53,44 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     connection), and send what a TaskFollower lets through."""
 
     _heartbeat: asyncio.Task | None = None
+    _groups: set[str]
     _last_sent = 0.0
     _slot_user_id: int | None = None
     _bucket: TokenBucket | None = None
     _strikes = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        self._groups = set()
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Here, not in disconnect(): a connect() that raised never gets a disconnect. And
+            # Channels gives the channel back only by cancelling a receive waiting on it, which a
+            # consumer whose last receive had just returned does not have (redis_layers.py).
+            if getattr(self, "channel_name", None) is not None:
+                await self._give_back_channel()
+
+    async def _give_back_channel(self) -> None:
+        await self._tolerating_redis_away(broadcast.channel_close(self.channel_name))
+        for group in list(self._groups):
+            await self._tolerating_redis_away(self.leave(group))
+
+    async def _tolerating_redis_away(self, step) -> None:
+        try:
+            await step
+        except Exception:
+            # What the process holds is forgotten all the same (before the layer's first await),
+            # and Redis dropped the subscriptions with the connection.
+            logger.warning("Could not give back channel %s", self.channel_name, exc_info=True)
+
+    async def join(self, group: str) -> None:
+        """Join the group; left by leave(), or when the consumer ends (even if joining fails)."""
+        self._groups.add(group)
+        await broadcast.group_join(group, self.channel_name)
+
+    async def leave(self, group: str) -> None:
+        self._groups.discard(group)
+        await broadcast.group_leave(group, self.channel_name)
 
     async def dispatch(self, message: dict) -> None:
         # Channels closes stale database connections before every handler, through a thread of
@@ -227,22 +261,17 @@ class TaskConsumer(ProtocolConsumer):
         # Join before reading history, so an event committed meanwhile arrives live rather than
         # never. No event is handled before connect() returns, and none after a refusal.
         group = broadcast.task_group(task_id)
-        await broadcast.group_join(group, self.channel_name)
+        await self.join(group)
         follower = TaskFollower(task_id)
         opening = await follower.opening_if_visible(user, self._last_seq())
         if opening is None:
-            await broadcast.group_leave(group, self.channel_name)
+            await self.leave(group)
             await self.close(code=CloseCode.NOT_FOUND)
             return
         self.follower = follower
         await self.send_all(self.follower, opening)
         if not self.follower.finished:
             await self.start_heartbeat()
-
-    async def disconnect(self, code: int) -> None:
-        await super().disconnect(code)
-        if self.follower is not None:
-            await broadcast.group_leave(broadcast.task_group(self.follower.task_id), self.channel_name)
 
     async def handle(self, message_type: str, message: dict) -> None:
         if self.follower is None:  # the task was not found, and the socket is closing
@@ -291,18 +320,9 @@ class StreamConsumer(ProtocolConsumer):
         if user is None:
             return
         self.followers = {}
-        self.user_group = broadcast.user_group(user.pk)
-        await broadcast.group_join(self.user_group, self.channel_name)
+        await self.join(broadcast.user_group(user.pk))
         await self.send_json(messages.connection(connection_id=self.channel_name, user=user.get_username()))
         await self.start_heartbeat()
-
-    async def disconnect(self, code: int) -> None:
-        await super().disconnect(code)
-        if not hasattr(self, "followers"):
-            return
-        await broadcast.group_leave(self.user_group, self.channel_name)
-        for task_id in list(self.followers):
-            await broadcast.group_leave(broadcast.task_group(task_id), self.channel_name)
 
     async def handle(self, message_type: str, message: dict) -> None:
         task_id = client_messages.task_id_of(message)
@@ -345,7 +365,7 @@ class StreamConsumer(ProtocolConsumer):
         # One follower per task per connection: a second subscribe (the page asking for a task the
         # stream already follows unasked) never sends an event twice.
         follower = self.followers.setdefault(task_id, TaskFollower(task.id))
-        await broadcast.group_join(broadcast.task_group(task.id), self.channel_name)
+        await self.join(broadcast.task_group(task.id))
         opening = await follower.opening(last_seq)
         if answer:
             recovered = not any(message.get("recovered") is False for message in opening)
@@ -354,7 +374,7 @@ class StreamConsumer(ProtocolConsumer):
 
     async def _unsubscribe(self, task_id: str) -> None:
         if self.followers.pop(task_id, None) is not None:
-            await broadcast.group_leave(broadcast.task_group(task_id), self.channel_name)
+            await self.leave(broadcast.task_group(task_id))
 
     async def _visible_task(self, task_id: str):
         task = await consumer_database(selectors.task_visible_to)(user=self.scope["user"], task_id=task_id)

@@ -1,4 +1,4 @@
-"""channels-redis's two channel layers, each with one fix Taskpulse relies on.
+"""channels-redis's two channel layers, each with the fixes Taskpulse relies on.
 
 Written against channels-redis 4.3.0 and redis 8.1.0 (pinned in requirements.txt; the internals
 used are checked by tests/test_upstream_contracts.py). No upstream issue covers either fix; both
@@ -16,11 +16,19 @@ to the socket, not once Redis has acted on it, and Redis drops what is published
 before then. A consumer joins its task's group and then reads the task's history; an event
 published in between was in neither. This layer's group_add (and new_channel) return only when
 Redis has answered a PING sent after the SUBSCRIBE on the same connection, which it does in order.
+
+Both: `close_channel`, which gives back a channel its consumer is done with. channels-redis
+drops a channel only when a receive waiting on it is cancelled (channels_redis issue 384), and
+Channels' consumers do not always leave one waiting: a consumer whose last receive had just
+returned when its socket closed, or whose `new_channel` was interrupted, kept its channel (and,
+on pub/sub, its Redis subscription and every message sent to it) for the process's life. The
+soak found it: about 0.5 KB of server memory per follow (docs/performance.md).
 """
 
 import asyncio
 import itertools
 import logging
+import uuid
 
 import redis.asyncio as redis
 from channels_redis import core, pubsub
@@ -44,6 +52,11 @@ class RedisChannelLayer(core.RedisChannelLayer):
             return super().create_pool(index)
         return redis.BlockingConnectionPool.from_url(host.pop("address"), **host)
 
+    async def close_channel(self, channel: str) -> None:
+        """Drop what was buffered for the channel. A message that reaches the process later is
+        still kept (channels_redis issue 384); group_discard first makes that rare."""
+        self.receive_buffer.pop(channel, None)
+
 
 class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
     def _get_layer(self):
@@ -52,6 +65,23 @@ class RedisPubSubChannelLayer(pubsub.RedisPubSubChannelLayer):
         if new:
             layer._shards = [ConfirmedSubscriptionShard(shard.host, layer) for shard in layer._shards]
         return layer
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        layer = self._get_layer()
+        channel = f"{layer.prefix}{prefix}{uuid.uuid4().hex}"
+        try:
+            await layer._subscribe_to_channel(channel)
+        except BaseException:
+            # A consumer interrupted here never receives on the channel, so nothing else drops it.
+            await self.close_channel(channel)
+            raise
+        return channel
+
+    async def close_channel(self, channel: str) -> None:
+        """Forget the channel and what is queued for it, and unsubscribe from it."""
+        layer = self._get_layer()
+        if layer.channels.pop(channel, None) is not None:
+            await layer._get_shard(channel).unsubscribe(channel)
 
 
 class ConfirmedSubscriptionShard(pubsub.RedisSingleShardConnection):
