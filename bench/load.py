@@ -11,7 +11,9 @@ Every client sends the session cookie and a same-site Origin, as a browser does.
   HTTP-polling seed design's browser does, until the task ends (or for `duration` seconds);
 - `storm`: as `follow`, resuming with `?last_seq=` whenever its connection drops, as the bundled
   client does;
-- `idle`: clients that follow one task that never moves, opened in `steps`;
+- `idle`: clients that open a socket on the plan's tasks (round robin), opened in `steps`, and
+  then read nothing: on a task that never moves, idle clients; on running ones, stalled readers
+  (a phone in a tunnel), whose frames pile up in their small buffers and then the server's;
 - `soak`: rounds of tasks read from stdin, a line of task ids each; the clients, spread over a
   round's tasks, follow them to their end, resuming with `?last_seq=` whenever their connection
   drops, while `drop_per_second` of the open connections are cut every second. After each round
@@ -304,14 +306,14 @@ class Load:
     # idle -----------------------------------------------------------------------------------
 
     async def idle(self) -> None:
-        path = self.plan["path"].format(task_id=self.plan["task_ids"][0])
+        task_ids = self.plan["task_ids"]
         sockets = []
         lines = asyncio.StreamReader()
         loop = asyncio.get_running_loop()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin)
 
-        async def open_one(_):
-            ws = await self.connect(path)
+        async def open_one(n):
+            ws = await self.connect(self.plan["path"].format(task_id=task_ids[n % len(task_ids)]))
             await ws.recv()  # the snapshot: authenticated, authorised, subscribed
             return ws
 

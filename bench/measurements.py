@@ -131,14 +131,20 @@ def conditions(result: dict, clients: int, tasks: int, extra: str = "") -> str:
 
 
 def latency(bench, sizes, daphne, polling) -> None:
-    """At 100 clients all follow the 20 running tasks (1,000 msgs/s delivered); at 1,000, one
-    client follows each running task and the rest wait on tasks that do not move, so that 200
-    events/s are delivered in all (the issue's target)."""
+    """At 100 clients all follow the 20 running tasks (1,000 msgs/s delivered), alone and again
+    beside 100 clients on the same tasks that read nothing (slow readers must not slow the
+    others); at 1,000, one client follows each running task and the rest wait on tasks that do
+    not move, so that 200 events/s are delivered in all (the issue's target)."""
     for clients in sizes.clients:
         watching = clients if clients == sizes.clients[0] else sizes.tasks
         common = {"clients": watching, "tasks": sizes.tasks, "seconds": sizes.seconds,
                   "idle_clients": clients - watching}  # fmt: skip
         ours = bench.follow(label=f"events, {clients}", server=daphne, **common)
+        beside_stalled = None
+        if clients == sizes.clients[0]:
+            beside_stalled = bench.follow(
+                label=f"events beside stalled, {clients}", server=daphne, stalled_clients=clients, **common
+            )
         db = bench.follow(label=f"db-poll, {clients}", server=polling, **POLL, **common)
         http = http_polling(bench, f"http-poll, {clients}", **common)
         extra = (
@@ -146,17 +152,17 @@ def latency(bench, sizes, daphne, polling) -> None:
             if watching < clients
             else ""
         )
-        for design, result in (
-            ("Taskpulse (events)", ours),
-            ("DB-polling consumer", db),
-            ("HTTP polling", http),
-        ):
+        rows = [("Taskpulse (events)", ours), ("DB-polling consumer", db), ("HTTP polling", http)]
+        if beside_stalled is not None:
+            stalled_design = f"Taskpulse (events), {clients:,} stalled readers beside"
+            rows.insert(1, (stalled_design, beside_stalled))
+        for design, result in rows:
             bench.latencies[f"{design}, {clients:,} clients"] = result["latencies"]
             bench.rows.append(
                 Row(
                     "1. latency",
                     design,
-                    conditions(result, clients, sizes.tasks, extra),
+                    conditions(result, clients, sizes.tasks, extra or f"server {result['server_mb']:.0f} MB"),
                     latency_figures(result),
                     baseline_of=None if result is ours else "Taskpulse (events)",
                     group=str(clients),

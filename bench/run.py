@@ -145,11 +145,13 @@ class Bench:
         path="/ws/tasks/{task_id}/",
         watchers=None,
         idle_clients=0,
+        stalled_clients=0,
         profile=None,
         measure_database=False,
     ):
         """`clients` follow `tasks` tickers (round robin, or the first `watchers` of them only, the
-        rest idle on a task that never moves). Returns latencies (ms) and what was measured."""
+        rest idle on a task that never moves), beside `stalled_clients` that open sockets on the
+        same tickers and read nothing. Returns latencies (ms) and what was measured."""
         task_ids = self.tickers(tasks, seconds)
         plan = {
             "mode": mode,
@@ -171,6 +173,11 @@ class Bench:
                 idle_plan = {**still, "mode": "idle", "path": path, "steps": [idle_clients]}
             idle = self.load(idle_plan)
             idle.wait_ready()
+        stalled = None
+        if stalled_clients:
+            stalled = self.load({"base_url": server.base_url, "mode": "idle", "path": path,
+                                 "task_ids": task_ids, "steps": [stalled_clients]})  # fmt: skip
+            stalled.wait_ready()
         run = self.load(plan)
         run.wait_ready()
         cpu_before = server.cpu_seconds()
@@ -186,8 +193,11 @@ class Bench:
         summary = run.finish(timeout=seconds * 6 + 300)
         elapsed = time.time() - started
         cpu = 100 * (server.cpu_seconds() - cpu_before) / elapsed
+        server_mb = server.rss_bytes() / 2**20
         if idle is not None:
             idle.process.popen.terminate() if mode == "poll-http" else idle.finish()
+        if stalled is not None:
+            stalled.finish()
         if spy:
             spy.wait()
         latencies, delivered, window = join_latencies(self.calls_file, run.records, set(task_ids))
@@ -198,6 +208,7 @@ class Bench:
             "window": window,
             "summary": summary,
             "server_cpu": cpu,
+            "server_mb": server_mb,
             "database": database,
             "errors": server.tracebacks(),
         }

@@ -42,6 +42,7 @@ def test_the_benchmark_runs_every_measurement_against_its_baselines(process_env,
     results = (tmp_path / "results.md").read_text()
     assert all(f"| {name} |" in results for name in MEASUREMENTS), results
     assert "DB-polling consumer" in results and "HTTP polling" in results
+    assert "stalled readers beside" in results
     assert "Uvicorn, core layer" in results and "Daphne, pubsub layer" in results
     assert "problems" not in results and "p50 ms: **none**" not in results, results
     assert (tmp_path / "results.png").stat().st_size > 10_000
