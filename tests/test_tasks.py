@@ -2,9 +2,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from tasks_app import services
 from tasks_app.models import Task, TaskEvent, TaskStatus
-from tasks_app.tasks import INTERNAL_ERROR, run_task
+from tasks_app.tasks import run_task
 from tasks_app.work import registry
 from tasks_app.work.base import Kind, WorkError
+from tasks_app.worker.running import INTERNAL_ERROR
 
 
 def _run(task: Task) -> Task:

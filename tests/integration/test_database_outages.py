@@ -18,8 +18,8 @@ import pytest
 from django.db import connection
 
 from tasks_app.models import TaskStatus
-from tasks_app.tasks import DATABASE_AWAY
 from tasks_app.unavailable import RETRY_AFTER_SECONDS
+from tasks_app.worker.running import DATABASE_AWAY
 from tests.fault_proxy import FaultProxy
 from tests.integration.follower import ResumingFollower
 from tests.integration.test_faults import after_messages, assert_matches_database, submit
