@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+KIND_MAX_LENGTH = 200
+
 
 class TaskStatus(models.TextChoices):
     PENDING = "pending"
@@ -29,8 +31,12 @@ def _input_path(task: "Task", filename: str) -> str:
 
 class Task(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
-    kind = models.CharField(max_length=32)
+    # None for a @progress_task started without start_task (progress_tasks.py): staff only see it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks", null=True, blank=True
+    )
+    # A built-in kind's name, or the name of the Celery task a @progress_task is.
+    kind = models.CharField(max_length=KIND_MAX_LENGTH)
     params = models.JSONField(default=dict, blank=True)
     input_file = models.FileField(upload_to=_input_path, blank=True, max_length=300)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)

@@ -84,6 +84,25 @@ def task_create(*, owner: "User", kind: str, params: dict, upload: UploadedFile 
     return task
 
 
+def task_create_for_celery_task(*, owner: "User", name: str, params: dict) -> Task:
+    """A task that runs the @progress_task called `name` (progress_tasks.start_task checked its
+    arguments, stored in `params` as {"args": [...], "kwargs": {...}}); enqueued after commit."""
+    task = _task_store(owner=owner, kind=name, params=params)
+    logger.info("Task %s (%s) created by user %s", task.id, name, owner.pk)
+    return task
+
+
+def task_adopt(*, task_id: uuid.UUID, name: str, params: dict) -> None:
+    """Store a @progress_task that was started without a task of its own (a plain `.delay()`,
+    beat): it has no owner, so only staff see it. Nothing happens if it is stored already."""
+    with transaction.atomic():
+        defaults = {"owner": None, "kind": name, "params": params, "message": "Waiting for a worker"}
+        _task, created = Task.objects.get_or_create(pk=task_id, defaults=defaults)
+        if created:
+            _record_event(task_id=task_id, event_type=EventType.PROGRESS, allowed_from=_ACTIVE)
+            logger.info("Task %s (%s) started without an owner; stored for staff to watch", task_id, name)
+
+
 def task_retry(*, task_id: uuid.UUID) -> Task:
     """A new task with the failed or cancelled task's kind, params and input file, linked to it.
 
@@ -103,7 +122,7 @@ def task_retry(*, task_id: uuid.UUID) -> Task:
     return task
 
 
-def _task_store(*, owner: "User", kind: str, params: dict, upload=None, retry_of=None) -> Task:
+def _task_store(*, owner: "User | None", kind: str, params: dict, upload=None, retry_of=None) -> Task:
     with transaction.atomic():
         task = Task.objects.create(
             owner=owner, kind=kind, params=params, retry_of=retry_of, message="Waiting for a worker"
@@ -112,20 +131,26 @@ def _task_store(*, owner: "User", kind: str, params: dict, upload=None, retry_of
             task.input_file.save(upload.name, upload, save=True)
         task = _record_event(task_id=task.id, event_type=EventType.PROGRESS, allowed_from=_ACTIVE)
         transaction.on_commit(lambda: _enqueue(task))
-        transaction.on_commit(lambda: broadcast.publish_task_created(owner.pk, task.id))
+        if owner is not None:
+            transaction.on_commit(lambda: broadcast.publish_task_created(owner.pk, task.id))
     return task
 
 
 # Between the soft time limit (the work is interrupted and the task fails cleanly) and the hard
 # one (the worker process is killed), for work that does not stop when asked.
-_HARD_TIME_LIMIT_GRACE_SECONDS = 30
+HARD_TIME_LIMIT_GRACE_SECONDS = 30
 
 
 def _enqueue(task: Task) -> None:
-    # Imported here: tasks.py runs the work through this module (HackSoft's styleguide does the
-    # same). Not celery.current_app, which in a request's thread is Celery's unconfigured default.
+    # Imported here: the Celery tasks run the work through this module (HackSoft's styleguide
+    # does the same). Not celery.current_app, which in a request's thread is Celery's
+    # unconfigured default.
+    from tasks_app import progress_tasks
     from tasks_app.tasks import run_task
 
+    if task.kind not in registry.KINDS:
+        progress_tasks.send(task)
+        return
     kind = registry.kind_get(task.kind)
     run_task.apply_async(
         args=[str(task.id), task.dispatch],
@@ -133,7 +158,7 @@ def _enqueue(task: Task) -> None:
         task_id=str(task.id),
         queue=kind.queue,
         soft_time_limit=kind.time_limit(),
-        time_limit=kind.time_limit() + _HARD_TIME_LIMIT_GRACE_SECONDS,
+        time_limit=kind.time_limit() + HARD_TIME_LIMIT_GRACE_SECONDS,
     )
 
 

@@ -197,7 +197,8 @@ def start_worker(
     env: dict, logs_dir: Path, name: str = "celery-worker", *, as_bin_run: bool = False
 ) -> Process:
     """One pool process, so that a task submitted behind a busy one waits at `pending`; or, with
-    `as_bin_run`, the worker bin/run starts: two pool processes and the beat inside."""
+    `as_bin_run`, the worker bin/run starts: two pool processes and the beat inside. Either
+    also runs the host project's tasks of tests/host_tasks.py."""
     celery = str(Path(sys.executable).parent / "celery")
     if as_bin_run:
         options = ["-B", "--schedule", str(logs_dir / f"{name}-beat-schedule"), "--concurrency", "2"]
@@ -205,7 +206,8 @@ def start_worker(
         options = ["--concurrency", "1"]
     worker = Process(
         name,
-        [celery, "-A", "project", "worker", "--loglevel", "INFO", *options, "--hostname", f"{name}@%h"],
+        [celery, "-A", "project", "worker", "--loglevel", "INFO", *options, "--hostname", f"{name}@%h"]
+        + ["--include", "tests.host_tasks"],
         env,
         logs_dir,
     )

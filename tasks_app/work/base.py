@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from django import forms
 from django.conf import settings
 
-from tasks_app.models import TaskFile
+from tasks_app.models import Task, TaskFile
 
 
 class InvalidTaskInput(Exception):
@@ -33,6 +33,14 @@ class Reporter(Protocol):
     ) -> None: ...
 
     def add_file(self, *, name: str, content: bytes, content_type: str) -> TaskFile: ...
+
+
+def owner_of(task: Task):
+    """Who the task of a built-in kind belongs to: always someone, since only services.task_create
+    makes them (tasks without an owner are @progress_tasks started some other way)."""
+    if task.owner is None:
+        raise WorkError("This kind of task needs an owner.")
+    return task.owner
 
 
 class KindForm(forms.Form):

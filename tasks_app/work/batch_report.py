@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from tasks_app import selectors
 from tasks_app.models import Task, TaskFile
 from tasks_app.work import sample_dataset
-from tasks_app.work.base import Kind, KindForm, Reporter, WorkError
+from tasks_app.work.base import Kind, KindForm, Reporter, WorkError, owner_of
 
 SAMPLE = "sample"
 NUMERIC_TYPES = ("integer", "number")
@@ -77,7 +77,7 @@ def run(task: Task, reporter: Reporter) -> dict:
 def _load(source: str, task: Task, reporter: Reporter) -> tuple[str, list[dict], list[dict]]:
     if source == SAMPLE:
         return sample_dataset.NAME, sample_dataset.COLUMNS, sample_dataset.rows()
-    dataset = selectors.dataset_ready_for_owner(owner=task.owner, dataset_id=int(source))
+    dataset = selectors.dataset_ready_for_owner(owner=owner_of(task), dataset_id=int(source))
     if dataset is None:
         raise WorkError(f"Dataset {source} was deleted after this report was asked for.")
     rows = []

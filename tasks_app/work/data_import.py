@@ -18,7 +18,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from tasks_app.models import Dataset, DatasetRow, DatasetStatus, Task
-from tasks_app.work.base import Kind, KindForm, Reporter, UploadField, WorkError
+from tasks_app.work.base import Kind, KindForm, Reporter, UploadField, WorkError, owner_of
 
 BATCH_SIZE = 500
 REJECTED_ROWS_SHOWN = 50
@@ -71,7 +71,8 @@ def run(task: Task, reporter: Reporter) -> dict:
     columns = task.params["columns"]
     reporter.step("Reading the file", until=10)
     header, rows = read_csv(task.input_file, columns)
-    dataset = Dataset.objects.create(owner=task.owner, task=task, name=task.params["name"], columns=columns)
+    name = task.params["name"]
+    dataset = Dataset.objects.create(owner=owner_of(task), task=task, name=name, columns=columns)
     try:
         reporter.step("Importing rows", until=99)
         summary = _insert_rows(dataset, header, rows, columns, reporter)
