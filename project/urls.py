@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from project import views
+
 urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("tasks_app.urls")),

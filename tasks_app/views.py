@@ -1,24 +1,13 @@
-"""Pages: the dashboard, downloads of the files a task produced, and the metrics for Prometheus."""
+"""Downloads of the files a task produced, and the metrics for Prometheus."""
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.crypto import constant_time_compare
 
 from tasks_app import metrics, selectors
-from tasks_app.work.registry import KINDS
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "tasks_app/dashboard.html",
-        {"kinds": KINDS.values(), "datasets": selectors.datasets_ready_for_owner(owner=request.user)},
-    )
 
 
 @login_required

@@ -12,7 +12,7 @@ from tasks_app.realtime.close_codes import FINAL, CloseCode
 from tests.contract import CLOSE_CODES
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIENT = ROOT / "static" / "tasks_app" / "taskpulse-client.js"
+CLIENT = ROOT / "tasks_app" / "static" / "tasks_app" / "taskpulse-client.js"
 
 
 def client_close_codes() -> dict:

@@ -1,9 +1,11 @@
 """Production installs requirements.txt alone: everything the app and the project import must come
-with it, and no test, lint or benchmark tool may be in it."""
+with it, and no test, lint or benchmark tool may be in it. The package (pyproject.toml) asks for
+the same libraries, exactly where the app patches them."""
 
 import ast
 import re
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -54,9 +56,19 @@ def imported_top_level_modules() -> set[str]:
     return modules - set(sys.stdlib_module_names) - FIRST_PARTY
 
 
-def test_everything_the_app_imports_is_installed_by_requirements_txt():
+def optional_dependencies() -> set[str]:
+    """What the package's extras add (the script client's websockets), which the server does not run."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {
+        normal(Requirement(line).name)
+        for lines in project["optional-dependencies"].values()
+        for line in lines
+    }
+
+
+def test_everything_the_app_imports_is_installed_by_requirements_txt_or_an_extra_of_the_package():
     providers = metadata.packages_distributions()
-    runtime = runtime_distributions()
+    runtime = runtime_distributions() | optional_dependencies()
 
     missing = {
         module: providers.get(module)
@@ -80,3 +92,37 @@ def test_every_requirement_is_pinned_exactly():
     ):
         for req in requirements(name):
             assert str(req.specifier).startswith("==") and len(req.specifier) == 1, f"{name}: {req}"
+
+
+def package_dependencies() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [Requirement(line) for line in project["dependencies"]]
+
+
+def test_the_package_asks_for_what_requirements_txt_pins_and_pins_it_the_same_where_it_pins():
+    pinned = {normal(req.name): req for req in requirements("requirements.txt")}
+
+    for req in package_dependencies():
+        name = normal(req.name)
+        assert name in pinned, f"{req} is not in requirements.txt"
+        version = next(iter(pinned[name].specifier)).version
+        assert req.specifier.contains(version), f"requirements.txt pins {name}=={version}, outside {req}"
+        if str(req.specifier).startswith("=="):
+            assert req.extras == pinned[name].extras, req
+
+
+def test_the_package_pins_exactly_every_library_whose_internals_the_app_patches():
+    exact = {normal(req.name) for req in package_dependencies() if str(req.specifier).startswith("==")}
+    patched = {
+        "channels",
+        "channels-redis",
+        "daphne",
+        "celery",
+        "kombu",
+        "twisted",
+        "autobahn",
+        "asgiref",
+        "redis",
+    }
+
+    assert patched <= exact

@@ -1,6 +1,7 @@
 """Production refuses unsafe settings, and the documented production environment passes
 Django's deploy check. Each case runs manage.py in a fresh process, as a deployment would."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -114,3 +115,17 @@ def test_a_rabbitmq_broker_gets_quorum_queues_and_confirmed_publishing_and_redis
     assert redis.stdout.strip().splitlines()[-1] == (
         "['None'] {'visibility_timeout': 3900} tasks_app.worker.redis_transport:Transport"
     ), redis.stderr
+
+
+def test_the_apps_defaults_are_the_projects_defaults_when_the_environment_sets_nothing():
+    from tasks_app.conf import DEFAULTS
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("TASKPULSE_", "REDIS_"))}
+    code = "import json; from django.conf import settings; from tasks_app.conf import DEFAULTS; "
+    code += "print(json.dumps({name: getattr(settings, name) for name in DEFAULTS}))"
+    shown = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+
+    assert json.loads(shown.stdout) == DEFAULTS

@@ -1,6 +1,6 @@
 """The WebSocket close codes of the contract (../shared/protocol.md, "Close codes"), defined once.
 
-The browser client (static/tasks_app/taskpulse-client.js) mirrors them in its CLOSE object, and a
+The browser client (tasks_app/static/tasks_app/taskpulse-client.js) mirrors them in its CLOSE object, and a
 test fails when the two differ."""
 
 from enum import IntEnum

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, mock, test } from "node:test";
 
-import { TaskStream } from "../../static/tasks_app/taskpulse-client.js";
+import { TaskStream } from "../../tasks_app/static/tasks_app/taskpulse-client.js";
 import { FakeEventSource, FakeWebSocket, location, progress, reset } from "./fakes.mjs";
 
 const TASK = "8c9a3f2e-0000-4000-8000-000000000001";

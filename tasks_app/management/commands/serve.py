@@ -1,6 +1,9 @@
-"""Serve HTTP and WebSocket with Daphne, tuned (tasks_app.server) and configured from settings."""
+"""Serve HTTP and WebSocket with Daphne, tuned (tasks_app.server) and configured from settings:
+the project's ASGI_APPLICATION."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
 
 from tasks_app import server
 from tasks_app.server.daphne_server import serve, server_for
@@ -14,7 +17,5 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host: str, port: int, **options) -> None:
-        from project.asgi import application
-
         server.install()
-        serve(server_for(application, host=host, port=port))
+        serve(server_for(import_string(settings.ASGI_APPLICATION), host=host, port=port))

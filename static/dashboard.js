@@ -2,7 +2,7 @@
 // All connection handling is in taskpulse-client.js; this file only turns its events into DOM.
 
 import { formatNumber, renderResult } from "./results.js";
-import { TaskStream } from "./taskpulse-client.js";
+import { TaskStream } from "./tasks_app/taskpulse-client.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const LOG_LIMIT = 500;
