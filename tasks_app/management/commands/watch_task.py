@@ -12,10 +12,8 @@ from django.core.management.base import BaseCommand
 from tasks_app.models import Task, TaskStatus
 from tasks_app.realtime import broadcast
 from tasks_app.realtime.follow import TaskFollower
+from tasks_app.terminal import EXIT_CODES, EXIT_NOT_FOUND, Display
 
-EXIT_CODES = {TaskStatus.COMPLETED: 0, TaskStatus.FAILED: 3, TaskStatus.CANCELLED: 4}
-EXIT_NOT_FOUND = 5
-BAR_WIDTH = 30
 RECONNECT_SECONDS = 1.0
 
 
@@ -33,13 +31,18 @@ class Command(BaseCommand):
         if not Task.objects.filter(pk=task_id).exists():
             self.stderr.write(f"No task {task_id}.")
             sys.exit(EXIT_NOT_FOUND)
-        final = asyncio.run(_watch(task_id, Display(self.stdout)))
+        display = Display(
+            lambda text: self.stdout.write(text, ending=""),
+            in_place=self.stdout.isatty(),
+            flush=self.stdout.flush,
+        )
+        final = asyncio.run(_watch(task_id, display))
         if final["status"] != TaskStatus.COMPLETED:
             self.stderr.write(f"Task {task_id} ended {final['status']}: {final.get('error') or ''}")
         sys.exit(EXIT_CODES[final["status"]])
 
 
-async def _watch(task_id: uuid.UUID, display: "Display") -> dict:
+async def _watch(task_id: uuid.UUID, display: Display) -> dict:
     """The task's last message, once it is terminal. A lost channel layer connection is resumed
     from the last seq shown; an idle spell re-reads the event log, so a dropped event cannot
     stall the watch."""
@@ -69,33 +72,3 @@ async def _watch(task_id: uuid.UUID, display: "Display") -> dict:
         except (RedisError, OSError) as exc:
             display.note(f"lost the connection ({exc}); resuming")
             await asyncio.sleep(RECONNECT_SECONDS)
-
-
-class Display:
-    """A progress bar redrawn in place on a terminal, one line per event otherwise (a log)."""
-
-    def __init__(self, out) -> None:
-        self.out = out
-        self.in_place = out.isatty()
-
-    def show(self, message: dict) -> dict:
-        filled = round(BAR_WIDTH * message["progress"] / 100)
-        counts = f" {message['current']:,}/{message['total']:,}" if message.get("total") else ""
-        line = (
-            f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {message['progress']:5.1f}%{counts} "
-            f"{message['status']}: {message['message']}"
-        )
-        if self.in_place:
-            self.out.write(f"\r\x1b[K{line}", ending="")
-            self.out.flush()
-        else:
-            self.out.write(f"#{message['seq']} {line}")
-        return message
-
-    def note(self, text: str) -> None:
-        self.end()
-        self.out.write(text)
-
-    def end(self) -> None:
-        if self.in_place:
-            self.out.write("")
