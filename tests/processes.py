@@ -60,6 +60,7 @@ class Process:
         *,
         user: str | None = None,
         group: bool = False,
+        cwd: Path = ROOT,
     ) -> None:
         """`user`: run as that user; `group`: in a process group of its own, so that kill() takes
         every process it started at once (a PostgreSQL server and its backends)."""
@@ -68,6 +69,7 @@ class Process:
         self.env = env
         self.user = user
         self.group = group
+        self.cwd = cwd
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("w")
         self.popen = self._start()
@@ -77,7 +79,7 @@ class Process:
         self._log_offset = self.log_path.stat().st_size
         return subprocess.Popen(
             self.command,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -313,6 +315,69 @@ def rabbitmq_url() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return url
+
+
+@pytest.fixture(scope="session")
+def installed_package(tmp_path_factory) -> Path:
+    """A folder with this repository installed into it as a user installs it: built into a wheel
+    and installed there alone (its dependencies are the test environment's own)."""
+    build = tmp_path_factory.mktemp("package")
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", str(ROOT), "--no-deps", "-w", str(build / "wheel")], check=True, cwd=build)
+    (wheel,) = (build / "wheel").glob("django_taskpulse-*.whl")
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(build / "site"), str(wheel)], check=True)
+    return build / "site"
+
+
+EXAMPLE_SITE = ROOT / "examples" / "hostsite"
+
+
+@pytest.fixture(scope="session")
+def example_site(installed_package, logs_dir, tmp_path_factory):
+    """examples/hostsite running on the installed package: its Daphne and its worker, with a Redis
+    and a SQLite database of their own, and a user, ada. Its `base_url` and `worker`."""
+    redis_server = start_redis(logs_dir, "redis-example-site")
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": f"{installed_package}{os.pathsep}{EXAMPLE_SITE}",
+        "REDIS_URL": redis_server.url,
+        "HOSTSITE_DATABASE": str(tmp_path_factory.mktemp("example-site") / "db.sqlite3"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("example-site-metrics")),
+        "PYTHONUNBUFFERED": "1",
+    }
+    manage = [sys.executable, "manage.py"]
+    for command in (["migrate", "--noinput"], ["shell", "-c", user_creation("ada")]):
+        subprocess.run([*manage, *command, "-v", "0"], cwd=EXAMPLE_SITE, env=env, check=True)
+    port = _free_port()
+    server = Process("example-site", [*manage, "serve", "--port", str(port)], env, logs_dir, cwd=EXAMPLE_SITE)
+    server.base_url = f"http://127.0.0.1:{port}"
+    server.wait_until(lambda: _answers(f"{server.base_url}/login/"), "reachable")
+    celery = str(Path(sys.executable).parent / "celery")
+    worker = Process(
+        "example-site-worker",
+        [celery, "-A", "hostsite", "worker", "--concurrency", "1", "--loglevel", "INFO"],
+        env,
+        logs_dir,
+        cwd=EXAMPLE_SITE,
+    )
+    worker.wait_until(lambda: " ready." in worker.log_since_start(), "ready")
+    server.worker = worker
+    yield server
+    for process in (worker, server, redis_server):
+        process.stop()
+
+
+def user_creation(username: str) -> str:
+    """Python for another project's `manage.py shell -c`: a user with the tests' password."""
+    create = f"User.objects.create_user({username!r}, '', {PASSWORD!r})"
+    return f"from django.contrib.auth.models import User\n{create}"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,15 @@ from tasks_app.worker.running import DATABASE_AWAY
 from tests.fault_proxy import FaultProxy
 from tests.integration.follower import ResumingFollower
 from tests.integration.test_faults import after_messages, assert_matches_database, submit
-from tests.processes import PASSWORD, ROOT, log_in, start_daphne, start_postgres, start_redis, start_worker
+from tests.processes import (
+    ROOT,
+    log_in,
+    start_daphne,
+    start_postgres,
+    start_redis,
+    start_worker,
+    user_creation,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -101,10 +109,7 @@ def own_postgres(logs_dir):
     env = {**os.environ, "DATABASE_URL": server.database_url}
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
-    create_user = (
-        f"from django.contrib.auth.models import User\nUser.objects.create_user('iris', '', {PASSWORD!r})"
-    )
-    subprocess.run([*manage, "shell", "-c", create_user], env=env, cwd=ROOT, check=True)
+    subprocess.run([*manage, "shell", "-v", "0", "-c", user_creation("iris")], env=env, cwd=ROOT, check=True)
     yield server
     server.stop()
     shutil.rmtree(server.data_dir, ignore_errors=True)

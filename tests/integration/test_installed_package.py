@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT
-
 pytestmark = pytest.mark.integration
 
 SETTINGS = """
@@ -49,19 +47,8 @@ application = taskpulse_application(get_asgi_application())
 """
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    """The folder the wheel was installed into."""
-    build = tmp_path_factory.mktemp("package")
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", str(ROOT), "--no-deps", "-w", str(build / "wheel")], check=True, cwd=build)
-    (wheel,) = (build / "wheel").glob("django_taskpulse-*.whl")
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(build / "site"), str(wheel)], check=True)
-    return build / "site"
-
-
 @pytest.fixture
-def new_project(tmp_path, installed):
+def new_project(tmp_path, installed_package):
     """`django-admin startproject mysite` with the documented lines added; returns a function
     that runs its manage.py."""
     django_admin = Path(sys.executable).parent / "django-admin"
@@ -74,7 +61,7 @@ def new_project(tmp_path, installed):
     (package / "asgi.py").write_text(ASGI)
     env = {
         "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(installed),
+        "PYTHONPATH": str(installed_package),
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     (tmp_path / "metrics").mkdir()
@@ -88,17 +75,19 @@ def new_project(tmp_path, installed):
     return manage
 
 
-def test_the_app_comes_from_the_installed_package_with_its_templates_and_static_files(new_project, installed):
+def test_the_app_comes_from_the_installed_package_with_its_templates_and_static_files(
+    new_project, installed_package
+):
     where = new_project("shell", "-v", "0", "-c", "import tasks_app; print(tasks_app.__file__)")
 
-    assert where.stdout.strip() == str(installed / "tasks_app" / "__init__.py"), where.stderr
+    assert where.stdout.strip() == str(installed_package / "tasks_app" / "__init__.py"), where.stderr
     for path in (
         "static/tasks_app/taskpulse-client.js",
         "templates/tasks_app/report.html",
         "templates/admin/tasks_app/task/change_form.html",
         "migrations/0001_initial.py",
     ):
-        assert (installed / "tasks_app" / path).is_file(), path
+        assert (installed_package / "tasks_app" / path).is_file(), path
 
 
 def test_a_new_project_with_the_documented_settings_checks_migrates_and_serves_the_api(new_project):

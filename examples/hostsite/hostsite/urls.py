@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+from django.urls import include, path
+
+from shop import views
+
+urlpatterns = [
+    path("", views.orders, name="orders"),
+    path("exports/", views.start_export, name="start-export"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("admin/", admin.site.urls),
+    path("", include("tasks_app.urls")),
+    *staticfiles_urlpatterns(),  # DEBUG only: served by Django, as in development
+]
