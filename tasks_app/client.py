@@ -30,7 +30,9 @@ from tasks_app.terminal import EXIT_CODES, EXIT_NOT_FOUND, Display
 try:
     from websockets.exceptions import ConnectionClosed, InvalidHandshake
     from websockets.sync.client import connect
-except ImportError as exc:  # pragma: no cover - depends on the installation
+except ModuleNotFoundError as exc:  # only when websockets itself is missing, not what it imports
+    if (exc.name or "").partition(".")[0] != "websockets":
+        raise
     raise ImportError('tasks_app.client needs websockets: pip install "django-taskpulse[client]"') from exc
 
 TERMINAL = {"completed", "failed", "cancelled"}
