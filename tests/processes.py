@@ -336,35 +336,37 @@ EXAMPLE_SITE = ROOT / "examples" / "hostsite"
 def example_site(installed_package, logs_dir, tmp_path_factory):
     """examples/hostsite running on the installed package: its Daphne and its worker, with a Redis
     and a SQLite database of their own, and a user, ada. Its `base_url` and `worker`."""
-    redis_server = start_redis(logs_dir, "redis-example-site")
-    env = {
-        "PATH": os.environ["PATH"],
-        "PYTHONPATH": f"{installed_package}{os.pathsep}{EXAMPLE_SITE}",
-        "REDIS_URL": redis_server.url,
-        "HOSTSITE_DATABASE": str(tmp_path_factory.mktemp("example-site") / "db.sqlite3"),
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("example-site-metrics")),
-        "PYTHONUNBUFFERED": "1",
-    }
-    manage = [sys.executable, "manage.py"]
-    for command in (["migrate", "--noinput"], ["shell", "-c", user_creation("ada")]):
-        subprocess.run([*manage, *command, "-v", "0"], cwd=EXAMPLE_SITE, env=env, check=True)
-    port = _free_port()
-    server = Process("example-site", [*manage, "serve", "--port", str(port)], env, logs_dir, cwd=EXAMPLE_SITE)
-    server.base_url = f"http://127.0.0.1:{port}"
-    server.wait_until(lambda: _answers(f"{server.base_url}/login/"), "reachable")
-    celery = str(Path(sys.executable).parent / "celery")
-    worker = Process(
-        "example-site-worker",
-        [celery, "-A", "hostsite", "worker", "--concurrency", "1", "--loglevel", "INFO"],
-        env,
-        logs_dir,
-        cwd=EXAMPLE_SITE,
-    )
-    worker.wait_until(lambda: " ready." in worker.log_since_start(), "ready")
-    server.worker = worker
-    yield server
-    for process in (worker, server, redis_server):
-        process.stop()
+    started: list[Process] = []  # stopped at the end, or as soon as one of them fails to start
+    try:
+        redis_server = start_redis(logs_dir, "redis-example-site")
+        started.append(redis_server)
+        env = {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": f"{installed_package}{os.pathsep}{EXAMPLE_SITE}",
+            "REDIS_URL": redis_server.url,
+            "HOSTSITE_DATABASE": str(tmp_path_factory.mktemp("example-site") / "db.sqlite3"),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("example-site-metrics")),
+            "PYTHONUNBUFFERED": "1",
+        }
+        manage = [sys.executable, "manage.py"]
+        for command in (["migrate", "--noinput"], ["shell", "-c", user_creation("ada")]):
+            subprocess.run([*manage, *command, "-v", "0"], cwd=EXAMPLE_SITE, env=env, check=True)
+        port = _free_port()
+        serve = [*manage, "serve", "--port", str(port)]
+        server = Process("example-site", serve, env, logs_dir, cwd=EXAMPLE_SITE)
+        started.append(server)
+        server.base_url = f"http://127.0.0.1:{port}"
+        server.wait_until(lambda: _answers(f"{server.base_url}/login/"), "reachable")
+        celery = str(Path(sys.executable).parent / "celery")
+        worker_command = [celery, "-A", "hostsite", "worker", "--concurrency", "1", "--loglevel", "INFO"]
+        worker = Process("example-site-worker", worker_command, env, logs_dir, cwd=EXAMPLE_SITE)
+        started.append(worker)
+        worker.wait_until(lambda: " ready." in worker.log_since_start(), "ready")
+        server.worker = worker
+        yield server
+    finally:
+        for process in reversed(started):
+            process.stop()
 
 
 def user_creation(username: str) -> str:
