@@ -43,8 +43,8 @@ logger = logging.getLogger(__name__)
 # The keyword argument a message of start_task carries besides the task's own arguments.
 DISPATCH_ARGUMENT = "taskpulse_dispatch"
 
-_FUNCTIONS: dict[str, Callable] = {}
-_TASKS: dict[str, Any] = {}
+# Each @progress_task by its name: the function, and the Celery task made of it.
+_REGISTERED: dict[str, tuple[Callable, Any]] = {}
 
 
 class TaskArgumentsError(ValueError):
@@ -88,8 +88,7 @@ def progress_task(function: Callable | None = None, /, **celery_options):
     # typing=False: the message carries DISPATCH_ARGUMENT besides the function's own arguments;
     # start_task checks those against the function in the web process instead.
     celery_task = shared_task(bind=True, name=name, typing=False, **celery_options)(body)
-    _FUNCTIONS[name] = function
-    _TASKS[name] = celery_task
+    _REGISTERED[name] = (function, celery_task)
     return celery_task
 
 
@@ -100,9 +99,9 @@ def start_task(owner: "User", celery_task, /, *args, **kwargs) -> Task:
     sent as Celery sends JSON (datetimes, UUIDs and decimals can; a model instance cannot: pass
     its id)."""
     name = getattr(celery_task, "name", None)
-    if not isinstance(name, str) or name not in _FUNCTIONS:
+    if not isinstance(name, str) or name not in _REGISTERED:
         raise TypeError(f"{celery_task!r} is not a @progress_task.")
-    function = _FUNCTIONS[name]
+    function, _celery_task = _REGISTERED[name]
     if DISPATCH_ARGUMENT in kwargs:
         raise TaskArgumentsError(f"{DISPATCH_ARGUMENT} is Taskpulse's own argument; rename yours.")
     try:
@@ -116,15 +115,11 @@ def start_task(owner: "User", celery_task, /, *args, **kwargs) -> Task:
     return services.task_create_for_celery_task(owner=owner, name=name, params=params)
 
 
-def is_progress_task(name: str) -> bool:
-    return name in _TASKS
-
-
 def send(task: Task) -> None:
     """Queue the message of a task that runs a @progress_task (services._enqueue)."""
-    celery_task = _TASKS.get(task.kind)
-    if celery_task is None:
+    if task.kind not in _REGISTERED:
         raise LookupError(f"No @progress_task is called {task.kind!r} in this process; import its module.")
+    _function, celery_task = _REGISTERED[task.kind]
     if "args" not in task.params:
         raise TaskArgumentsError(f"Task {task.id} cannot be sent again: its arguments were not stored.")
     soft_limit = _time_limit(celery_task)
