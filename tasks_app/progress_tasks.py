@@ -108,11 +108,7 @@ def start_task(owner: "User", celery_task, /, *args, **kwargs) -> Task:
         inspect.signature(function).bind(None, *args, **kwargs)
     except TypeError as exc:
         raise TaskArgumentsError(f"{name}: {exc}") from None
-    params = {
-        "args": [_storable(value, f"argument {position}") for position, value in enumerate(args, 1)],
-        "kwargs": {key: _storable(value, f"argument {key!r}") for key, value in kwargs.items()},
-    }
-    return services.task_create_for_celery_task(owner=owner, name=name, params=params)
+    return services.task_create_for_celery_task(owner=owner, name=name, params=_stored(args, kwargs))
 
 
 def send(task: Task) -> None:
@@ -152,12 +148,17 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+def _stored(args: tuple, kwargs: dict) -> dict:
+    """A task's params: its arguments as they are sent (see _storable)."""
+    return {
+        "args": [_storable(value, f"argument {position}") for position, value in enumerate(args, 1)],
+        "kwargs": {key: _storable(value, f"argument {key!r}") for key, value in kwargs.items()},
+    }
+
+
 def _adopted_params(args: tuple, kwargs: dict) -> dict:
     try:
-        return {
-            "args": [_storable(value, f"argument {n}") for n, value in enumerate(args, 1)],
-            "kwargs": {key: _storable(value, key) for key, value in kwargs.items()},
-        }
+        return _stored(args, kwargs)
     except TaskArgumentsError as exc:
         logger.info("A progress task's arguments are not stored: %s", exc)
         return {}

@@ -184,10 +184,7 @@ def start_daphne(env: dict, logs_dir: Path, name: str = "daphne") -> Process:
     )
 
     def answers() -> bool:
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=1).status_code == 200
-        except requests.ConnectionError:
-            return False
+        return _answers(f"http://127.0.0.1:{port}/accounts/login/")
 
     server.wait_until(answers, "reachable")
     server.base_url = f"http://127.0.0.1:{port}"
