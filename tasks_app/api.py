@@ -38,7 +38,9 @@ def _resource(request: HttpRequest, task: Task) -> dict:
     scheme = "wss" if request.is_secure() else "ws"
     ws_url = f"{scheme}://{request.get_host()}{routing.task_socket_path(task.id)}"
     sse_url = request.build_absolute_uri(reverse("sse-task", kwargs={"task_id": task.id}))
-    return messages.task_resource(task, ws_url=ws_url, sse_url=sse_url)
+    return messages.task_resource(
+        task, ws_url=ws_url, sse_url=sse_url, children=selectors.workflow_steps(task=task)
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -12,7 +12,15 @@ from django.db.models import Count
 from django.utils import timezone
 
 from tasks_app import broker_queue, services
-from tasks_app.models import TERMINAL_STATUSES, Dataset, DatasetStatus, Task, TaskFile, TaskStatus
+from tasks_app.models import (
+    TERMINAL_STATUSES,
+    WORKFLOW_SHAPES,
+    Dataset,
+    DatasetStatus,
+    Task,
+    TaskFile,
+    TaskStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +42,14 @@ def tasks_fail_stale(
 ) -> list[StaleTask]:
     """End `failed`, telling their clients, the tasks that will never finish by themselves:
     running ones with no event for `after` (their worker is gone), and pending ones older than
-    `after` whose message the broker no longer holds. With `dry_run`, only list them."""
+    `after` whose message the broker no longer holds. A workflow is left to end with its steps.
+    With `dry_run`, only list them."""
     cutoff = (now or timezone.now()) - after
     stale = [
         StaleTask(task_id, TaskStatus.RUNNING, RUNNING_STALE_REASON)
-        for task_id in Task.objects.filter(status=TaskStatus.RUNNING, updated_at__lt=cutoff).values_list(
-            "id", flat=True
-        )
+        for task_id in Task.objects.filter(status=TaskStatus.RUNNING, updated_at__lt=cutoff)
+        .exclude(kind__in=WORKFLOW_SHAPES)
+        .values_list("id", flat=True)
     ]
     stale += [
         StaleTask(task_id, TaskStatus.PENDING, PENDING_LOST_REASON) for task_id in _pending_lost(cutoff)
@@ -71,8 +80,11 @@ def tasks_recover_lost(*, now: datetime | None = None) -> list[uuid.UUID]:
 
 
 def _pending_lost(cutoff: datetime) -> list[uuid.UUID]:
+    # Not a workflow, nor its steps that wait for earlier ones: neither is sent to the broker.
     candidates = list(
-        Task.objects.filter(status=TaskStatus.PENDING, created_at__lt=cutoff).values_list("id", flat=True)
+        Task.objects.filter(status=TaskStatus.PENDING, created_at__lt=cutoff)
+        .exclude(dispatch=0)
+        .values_list("id", flat=True)
     )
     if not candidates:
         return []

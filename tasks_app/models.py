@@ -5,6 +5,9 @@ from django.db import models
 
 KIND_MAX_LENGTH = 200
 
+# The kinds of a workflow's own task (workflows.py): the Celery canvas it was started from.
+WORKFLOW_SHAPES = ("group", "chain", "chord")
+
 
 class TaskStatus(models.TextChoices):
     PENDING = "pending"
@@ -49,7 +52,8 @@ class Task(models.Model):
     cancel_requested = models.BooleanField(default=False)
     attempt = models.PositiveSmallIntegerField(default=0)
     # Each message that asks a worker to run the task carries the dispatch it was sent as; one sent
-    # again after its worker was lost makes earlier ones stale (services.task_resend).
+    # again after its worker was lost makes earlier ones stale (services.task_resend). 0: not sent
+    # yet, a workflow's step that waits for earlier ones.
     dispatch = models.PositiveSmallIntegerField(default=1)
     # Renewed by the worker running the task (worker/lease.py); past it, the worker is lost.
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -68,6 +72,13 @@ class Task(models.Model):
         related_name="retries",
         help_text="The failed or cancelled task this one retries.",
     )
+    # A workflow's step: its workflow, its place there (from 0), and its share of the workflow's
+    # progress relative to its siblings'.
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children", editable=False
+    )
+    position = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    weight = models.FloatField(default=1.0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -77,6 +88,9 @@ class Task(models.Model):
             models.Index(fields=["-created_at"], name="task_created_desc"),
             models.Index(fields=["status", "updated_at"], name="task_status_updated"),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "position"], name="task_unique_position_in_workflow")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"
@@ -84,6 +98,10 @@ class Task(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def is_workflow(self) -> bool:
+        return self.kind in WORKFLOW_SHAPES
 
 
 class TaskEvent(models.Model):

@@ -31,8 +31,8 @@ from kombu.utils import json as kombu_json
 
 from django.conf import settings
 
-from tasks_app import services
-from tasks_app.models import KIND_MAX_LENGTH, Task
+from tasks_app import selectors, services
+from tasks_app.models import KIND_MAX_LENGTH, WORKFLOW_SHAPES, Task
 from tasks_app.worker import running
 
 if TYPE_CHECKING:
@@ -61,6 +61,8 @@ def progress_task(function: Callable | None = None, /, **celery_options):
     name = celery_options.pop("name", None) or f"{function.__module__}.{function.__name__}"
     if len(name) > KIND_MAX_LENGTH:
         raise ValueError(f"The task name {name!r} is over {KIND_MAX_LENGTH} characters; set a shorter name.")
+    if name in WORKFLOW_SHAPES:
+        raise ValueError(f"{name!r} is the kind of a workflow's own task; name the task otherwise.")
 
     def body(self, *args, **kwargs):
         dispatch = kwargs.pop(DISPATCH_ARGUMENT, None)
@@ -99,30 +101,47 @@ def start_task(owner: "User", celery_task, /, *args, **kwargs) -> Task:
     sent as Celery sends JSON (datetimes, UUIDs and decimals can; a model instance cannot: pass
     its id)."""
     name = getattr(celery_task, "name", None)
-    if not isinstance(name, str) or name not in _REGISTERED:
+    if not isinstance(name, str):
         raise TypeError(f"{celery_task!r} is not a @progress_task.")
+    return services.task_create_for_celery_task(
+        owner=owner, name=name, params=checked_params(name, args, kwargs)
+    )
+
+
+def checked_params(name: str, args: tuple, kwargs: dict, *, handed: int = 0) -> dict:
+    """The params of a task that runs the @progress_task called `name` with these arguments,
+    after `handed` arguments a workflow hands it first (an earlier step's result); raises
+    TypeError for a name that is no @progress_task, TaskArgumentsError when the arguments do not
+    fit its function or cannot be sent."""
+    if name not in _REGISTERED:
+        raise TypeError(f"{name!r} is not a @progress_task.")
     function, _celery_task = _REGISTERED[name]
     if DISPATCH_ARGUMENT in kwargs:
         raise TaskArgumentsError(f"{DISPATCH_ARGUMENT} is Taskpulse's own argument; rename yours.")
     try:
-        inspect.signature(function).bind(None, *args, **kwargs)
+        inspect.signature(function).bind(None, *([None] * handed), *args, **kwargs)
     except TypeError as exc:
         raise TaskArgumentsError(f"{name}: {exc}") from None
-    return services.task_create_for_celery_task(owner=owner, name=name, params=_stored(args, kwargs))
+    return _stored(args, kwargs)
 
 
 def send(task: Task) -> None:
-    """Queue the message of a task that runs a @progress_task (services._enqueue)."""
+    """Queue the message of a task that runs a @progress_task (services._enqueue): a workflow's
+    step gets what the steps before it hand it (selectors.workflow_step_input) first, and is
+    routed by the options its signature set."""
     if task.kind not in _REGISTERED:
         raise LookupError(f"No @progress_task is called {task.kind!r} in this process; import its module.")
     _function, celery_task = _REGISTERED[task.kind]
     if "args" not in task.params:
         raise TaskArgumentsError(f"Task {task.id} cannot be sent again: its arguments were not stored.")
     soft_limit = _time_limit(celery_task)
-    arguments = kombu_json.loads(json.dumps(task.params))  # datetimes and the like, as they were
+    handed = selectors.workflow_step_input(step=task)
+    # Datetimes and the like, as they were sent.
+    arguments = kombu_json.loads(json.dumps({"handed": handed, **task.params}))
     celery_task.apply_async(
-        args=arguments["args"],
+        args=[*arguments["handed"], *arguments["args"]],
         kwargs={**arguments["kwargs"], DISPATCH_ARGUMENT: task.dispatch},
+        **arguments.get("options", {}),
         # The task's own id as Celery's, so that a pending task can be revoked by it.
         task_id=str(task.id),
         soft_time_limit=soft_limit,

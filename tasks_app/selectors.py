@@ -23,9 +23,11 @@ _EVENT_ROWS_AFTER = ModelReader(
 
 
 def tasks_visible_to(*, user: "User | AnonymousUser") -> QuerySet[Task]:
-    """Everything for staff, the user's own tasks for everyone else, newest first."""
+    """Everything for staff, the user's own tasks for everyone else, newest first; a workflow's
+    steps are in its snapshot, not in the list."""
     tasks = Task.objects.all() if user.is_staff else Task.objects.filter(owner_id=user.pk)
-    return tasks.order_by("-created_at")
+    # A workflow's steps are listed by their workflow.
+    return tasks.filter(parent__isnull=True).order_by("-created_at")
 
 
 def task_visible_to(*, user: "User | AnonymousUser", task_id: uuid.UUID | str) -> Task | None:
@@ -43,6 +45,32 @@ def task_owned_by(*, user: "User | AnonymousUser", task_id: uuid.UUID | str) -> 
     """The task if the user owns it: downloads and cancellation are the owner's alone."""
     task = task_visible_to(user=user, task_id=task_id)
     return task if task is not None and task.owner_id == user.pk else None
+
+
+def workflow_steps(*, task: Task) -> list[Task] | None:
+    """A workflow's steps in its order; None for a task that is not a workflow."""
+    if not task.is_workflow:
+        return None
+    return list(
+        Task.objects.filter(parent_id=task.id)
+        .order_by("position")
+        .only("id", "kind", "status", "progress", "position", "parent_id")
+    )
+
+
+def workflow_step_input(*, step: Task) -> list:
+    """What a workflow's step is handed before its own arguments, as Celery's canvas hands it:
+    a chain's step, the result of the step before it; a chord's body, the list of its header's
+    results; nothing for a group's step, a chain's first, or an immutable signature's step."""
+    if step.parent_id is None or step.params.get("immutable") or not step.position:
+        return []
+    shape, steps = Task.objects.filter(pk=step.parent_id).values_list("kind", "total").get()
+    earlier = Task.objects.filter(parent_id=step.parent_id, position__lt=step.position).order_by("position")
+    if shape == "chain":
+        return list(earlier.values_list("result", flat=True))[-1:]
+    if shape == "chord" and step.position == (steps or 0) - 1:
+        return [list(earlier.values_list("result", flat=True))]
+    return []
 
 
 def task_lease(*, task_id: uuid.UUID) -> tuple[str, datetime] | None:

@@ -5,9 +5,10 @@ import logging
 import uuid
 from contextlib import nullcontext
 from copy import copy
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
-from typing import TYPE_CHECKING
+from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from tasks_app import metrics
 from tasks_app.db import task_statements
-from tasks_app.models import EventType, Task, TaskEvent, TaskFile, TaskStatus
+from tasks_app.models import WORKFLOW_SHAPES, EventType, Task, TaskEvent, TaskFile, TaskStatus
 from tasks_app.realtime import broadcast, messages
 from tasks_app.work import registry
 
@@ -44,10 +45,13 @@ def _record_event(
     allowed_from: tuple,
     increment: tuple = (),
     matching: dict | None = None,
+    child: dict | None = None,
+    moves_workflow: bool = True,
     **changes,
 ) -> Task:
     """Apply `changes` (and add one to each field named in `increment`) to the task and persist
-    them as its next event, atomically.
+    them as its next event, atomically. A workflow's event names the `child` that moved it; a
+    step's event moves its workflow in the same transaction, unless `moves_workflow` is false.
 
     The UPDATE that bumps last_seq holds the row's write lock (PostgreSQL row lock, SQLite
     database lock) until commit, so concurrent writers queue and each gets the next seq.
@@ -63,12 +67,14 @@ def _record_event(
         )
         if task is None:
             raise TaskStateConflict(f"task {task_id} is not in {', '.join(allowed_from)}")
-        payload = messages.event_payload(task, event_type)
+        payload = messages.event_payload(task, event_type, child=child)
         event = TaskEvent.objects.create(task=task, seq=task.last_seq, type=event_type, payload=payload)
         if event_type == EventType.COMPLETE or event.seq % settings.TASKPULSE_EVENTS_KEPT_PER_TASK == 0:
             _events_prune_beyond_kept(task=task)
         message = messages.event_message(payload, event.created_at)
         transaction.on_commit(lambda: broadcast.publish_task_event(task.id, message))
+        if task.parent_id is not None and moves_workflow:
+            _workflow_step_moved(task, task.parent_id)
     metrics.EVENTS_PERSISTED.labels(event_type).inc()
     return task
 
@@ -113,6 +119,18 @@ def task_retry(*, task_id: uuid.UUID) -> Task:
         raise TaskStateConflict(
             f"task {task_id} is {original.status}; only failed or cancelled tasks are retried"
         )
+    if original.parent_id is not None:
+        raise TaskStateConflict(
+            f"task {task_id} is a workflow's step; retry its workflow, {original.parent_id}"
+        )
+    if original.is_workflow:
+        steps = [
+            WorkflowStep(name=step.kind, params=step.params, weight=step.weight)
+            for step in original.children.order_by("position")
+        ]
+        task = _workflow_store(owner=original.owner, shape=original.kind, steps=steps, retry_of=original)
+        logger.info("Workflow %s (%s) retries workflow %s", task.id, task.kind, original.id)
+        return task
     # The input is copied by the storage chunk by chunk, never read into memory whole.
     with original.input_file.open("rb") if original.input_file else nullcontext() as upload:
         task = _task_store(
@@ -308,10 +326,11 @@ def task_progress_in_run(
     change, so the event's payload is known before it is written, but for its seq: on PostgreSQL,
     one statement takes the next seq and inserts the event, atomically as any single statement is.
     Its WHERE clause holds the prediction true (still `running`, still this attempt); otherwise
-    it writes nothing and TaskStateConflict is raised. Elsewhere (SQLite, or inside a
-    transaction) the event is written as task_progress writes it, with the same condition.
+    it writes nothing and TaskStateConflict is raised. Elsewhere (SQLite, inside a transaction,
+    or a workflow's step, whose event moves its workflow too) the event is written as
+    task_progress writes it, with the same condition.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if connection.vendor != "postgresql" or connection.in_atomic_block or run.parent_id is not None:
         return _record_event(
             task_id=run.id,
             event_type=EventType.PROGRESS,
@@ -385,23 +404,34 @@ def task_complete(*, task_id: uuid.UUID, result, message: str = "Done") -> Task:
 def task_fail(*, task_id: uuid.UUID, error: str, allowed_from: tuple = _ACTIVE) -> Task:
     """The task ends `failed` with `error`: its work raised, ran out of time or lost its worker,
     or an operator ended it. Raises TaskStateConflict when it is not (or no longer) in
-    `allowed_from`. A task that never started is also revoked, so that no worker runs it."""
-    task = _finish(
-        task_id=task_id, status=TaskStatus.FAILED, error=error, message="Failed", allowed_from=allowed_from
-    )
-    if task.started_at is None:
-        transaction.on_commit(lambda: _revoke(task_id))
+    `allowed_from`. A task that never started is also revoked, so that no worker runs it; a
+    workflow's steps that have not ended are cancelled."""
+    with transaction.atomic():
+        task = _finish(
+            task_id=task_id,
+            status=TaskStatus.FAILED,
+            error=error,
+            message="Failed",
+            allowed_from=allowed_from,
+        )
+        if task.is_workflow:
+            _workflow_stop(task.id, message="Cancelled: its workflow was ended")
+        elif task.started_at is None:
+            transaction.on_commit(lambda: _revoke(task_id))
     return task
 
 
 def task_cancel(*, task_id: uuid.UUID, stopped: bool = False) -> Task:
     """Ask a task to stop: a pending one ends `cancelled` now, a running one once its work has
-    stopped, which the worker says with `stopped=True` (the reporter raised TaskCancelled).
+    stopped, which the worker says with `stopped=True` (the reporter raised TaskCancelled). A
+    workflow's steps are asked to stop, and the workflow ends once they all have.
 
     Raises TaskNotCancellable when the task already ended.
     """
     if stopped:
         return _finish(task_id=task_id, status=TaskStatus.CANCELLED, message="Cancelled")
+    if Task.objects.filter(pk=task_id, kind__in=WORKFLOW_SHAPES).exists():
+        return _workflow_cancel(task_id)
     try:
         task = _finish(
             task_id=task_id,
@@ -418,6 +448,191 @@ def task_cancel(*, task_id: uuid.UUID, stopped: bool = False) -> Task:
         logger.info("Cancellation of running task %s requested", task_id)
         return Task.objects.get(pk=task_id)
     raise TaskNotCancellable(f"task {task_id} has already ended")
+
+
+@dataclass(frozen=True)
+class WorkflowStep:
+    """A step of a workflow to store: the @progress_task it runs, its params as start_task
+    stores them ({"args", "kwargs"}, and "immutable" when it takes no earlier step's result),
+    and its share of the workflow's progress relative to the other steps' weights."""
+
+    name: str
+    params: dict
+    weight: float = 1.0
+
+
+def workflow_create(*, owner: "User", shape: str, steps: list[WorkflowStep]) -> Task:
+    """Store a workflow (kind: its shape, group, chain or chord) owned by `owner`, and a task of
+    the owner's for each step, in the workflow's order. The steps that wait for no other (a
+    group's, a chord's header, a chain's first) are sent once the transaction commits; the
+    others once the steps before them complete."""
+    task = _workflow_store(owner=owner, shape=shape, steps=steps)
+    logger.info("Workflow %s (%s of %d steps) created by user %s", task.id, shape, len(steps), owner.pk)
+    return task
+
+
+def _workflow_store(*, owner: "User | None", shape: str, steps: list[WorkflowStep], retry_of=None) -> Task:
+    if shape not in WORKFLOW_SHAPES:
+        raise ValueError(f"A workflow is a {', '.join(WORKFLOW_SHAPES)}, not a {shape}.")
+    if not steps or any(step.weight <= 0 for step in steps):
+        raise ValueError("A workflow has at least one step, and every step's weight is over 0.")
+    with transaction.atomic():
+        # dispatch 0: a workflow is never sent to a worker itself.
+        workflow = Task.objects.create(
+            owner=owner, kind=shape, params={}, retry_of=retry_of, message="Waiting for a worker", dispatch=0
+        )
+        first = _steps_sent_first(shape, len(steps))
+        for position, step in enumerate(steps):
+            created = Task.objects.create(
+                owner=owner,
+                kind=step.name,
+                params=step.params,
+                parent=workflow,
+                position=position,
+                weight=step.weight,
+                dispatch=1 if position in first else 0,
+                message="Waiting for a worker" if position in first else "Waiting for the steps before it",
+            )
+            created = _record_event(
+                task_id=created.id, event_type=EventType.PROGRESS, allowed_from=_ACTIVE, moves_workflow=False
+            )
+            if position in first:
+                transaction.on_commit(partial(_enqueue, created))
+        workflow = _record_event(
+            task_id=workflow.id,
+            event_type=EventType.PROGRESS,
+            allowed_from=_ACTIVE,
+            current=0,
+            total=len(steps),
+        )
+        if owner is not None:
+            transaction.on_commit(lambda: broadcast.publish_task_created(owner.pk, workflow.id))
+    return workflow
+
+
+def _steps_sent_first(shape: str, count: int) -> range:
+    if shape == "chain":
+        return range(1)
+    if shape == "chord":
+        return range(count - 1)  # the header; the body waits for it
+    return range(count)
+
+
+def _workflow_step_moved(step: Task, workflow_id: uuid.UUID) -> None:
+    """A step's event moves its workflow (in the step's transaction, holding the workflow's row
+    so that steps moving at once take turns): the workflow's event names the step as `child`,
+    with the steps' weighted mean as progress (never lower than before: a step started again
+    begins at 0), and the steps completed as its count. A completed step sends the steps that
+    waited for it; one that failed or was cancelled stops the others. Once every step has ended,
+    so does the workflow."""
+    workflow = Task.objects.select_for_update().get(pk=workflow_id)
+    if workflow.is_terminal:
+        return
+    steps = _workflow_steps(workflow.id)
+    started: dict[str, Any] = {
+        "status": TaskStatus.RUNNING,
+        "started_at": workflow.started_at or timezone.now(),
+    }
+    _record_event(
+        task_id=workflow.id,
+        event_type=EventType.PROGRESS,
+        allowed_from=_ACTIVE,
+        child=messages.step_state(step),
+        progress=max(
+            workflow.progress, sum(s.weight * s.progress for s in steps) / sum(s.weight for s in steps)
+        ),
+        current=sum(s.status == TaskStatus.COMPLETED for s in steps),
+        total=len(steps),
+        message=f"Step {_step_number(step)} of {len(steps)}: {step.message}",
+        **(started if any(s.started_at for s in steps) else {}),
+    )
+    if step.status == TaskStatus.COMPLETED:
+        for waiting in _steps_ready(workflow.kind, steps):
+            Task.objects.filter(pk=waiting.id).update(dispatch=1)
+            waiting.dispatch = 1
+            transaction.on_commit(partial(_enqueue, waiting))
+    elif step.is_terminal and not workflow.cancel_requested:
+        what = "failed" if step.status == TaskStatus.FAILED else "was cancelled"
+        _workflow_stop(workflow.id, message=f"Cancelled: step {_step_number(step)} {what}")
+    _workflow_end_if_done(workflow.id)
+
+
+def _step_number(step: Task) -> int:
+    """The step's place in its workflow, counted from 1 as people count."""
+    return (step.position or 0) + 1
+
+
+def _workflow_steps(workflow_id: uuid.UUID) -> list[Task]:
+    return list(Task.objects.filter(parent_id=workflow_id).order_by("position"))
+
+
+def _steps_ready(shape: str, steps: list[Task]) -> list[Task]:
+    """The steps not sent yet whose earlier steps have all completed."""
+    waiting = [step for step in steps if step.dispatch == 0 and step.status == TaskStatus.PENDING]
+    if shape == "chain":
+        waiting = waiting[:1]
+    return [
+        step
+        for step in waiting
+        if all(earlier.status == TaskStatus.COMPLETED for earlier in steps[: step.position])
+    ]
+
+
+def _workflow_stop(workflow_id: uuid.UUID, *, message: str) -> None:
+    """Cancel the workflow's steps that have not ended: pending ones now, running ones once their
+    work stops. The workflow is marked first, so that the steps' ends do not stop it again."""
+    Task.objects.filter(pk=workflow_id).update(cancel_requested=True)
+    for step in _workflow_steps(workflow_id):
+        if step.status == TaskStatus.RUNNING:
+            Task.objects.filter(pk=step.id, status=TaskStatus.RUNNING).update(cancel_requested=True)
+        elif step.status == TaskStatus.PENDING:
+            try:
+                _finish(
+                    task_id=step.id,
+                    status=TaskStatus.CANCELLED,
+                    message=message,
+                    allowed_from=(TaskStatus.PENDING,),
+                )
+            except TaskStateConflict:
+                continue
+            if step.dispatch:
+                transaction.on_commit(partial(_revoke, step.id))
+
+
+def _workflow_end_if_done(workflow_id: uuid.UUID) -> None:
+    """End the workflow once all its steps have: failed if one failed (with the first failed
+    step's error), cancelled if one was cancelled, else completed with its result (a group's:
+    every step's, in order; a chain's or a chord's: the last step's)."""
+    steps = _workflow_steps(workflow_id)
+    if not all(step.is_terminal for step in steps):
+        return
+    workflow = Task.objects.get(pk=workflow_id)
+    if workflow.is_terminal:
+        return
+    failed = next((step for step in steps if step.status == TaskStatus.FAILED), None)
+    if failed is not None:
+        _finish(
+            task_id=workflow_id,
+            status=TaskStatus.FAILED,
+            message="Failed",
+            error=f"Step {_step_number(failed)} of {len(steps)} ({failed.kind}) failed: {failed.error}",
+        )
+    elif any(step.status == TaskStatus.CANCELLED for step in steps):
+        _finish(task_id=workflow_id, status=TaskStatus.CANCELLED, message="Cancelled")
+    else:
+        result = [step.result for step in steps] if workflow.kind == "group" else steps[-1].result
+        task_complete(task_id=workflow_id, result=result)
+
+
+def _workflow_cancel(workflow_id: uuid.UUID) -> Task:
+    with transaction.atomic():
+        workflow = Task.objects.select_for_update().get(pk=workflow_id)
+        if workflow.is_terminal:
+            raise TaskNotCancellable(f"task {workflow_id} has already ended")
+        _workflow_stop(workflow_id, message="Cancelled with its workflow")
+        _workflow_end_if_done(workflow_id)
+    logger.info("Cancellation of workflow %s requested", workflow_id)
+    return Task.objects.get(pk=workflow_id)
 
 
 def task_file_add(*, task_id: uuid.UUID, name: str, content: bytes, content_type: str) -> TaskFile:

@@ -16,7 +16,9 @@ FIELD_TYPES = {
     "total": (int, type(None)),
     "message": str,
     "seq": int,
+    "parent_id": (str, type(None)),
 }
+STEP_FIELD_TYPES = {"task_id": str, "kind": str, "status": str, "progress": (int, float)}
 
 
 def assert_task_message(message: dict) -> None:
@@ -29,6 +31,19 @@ def assert_task_message(message: dict) -> None:
     assert 0.0 <= message["progress"] <= 100.0
     if message["type"] == "complete" or message["status"] in STATUSES - {"pending", "running"}:
         assert "result" in message and "error" in message, message
+    # A workflow's snapshot lists its steps; its progress names the step that moved it.
+    for step in [*message.get("children", []), *([message["child"]] if "child" in message else [])]:
+        assert_step(step)
+    assert "children" not in message or message["type"] == "snapshot", message
+    assert "child" not in message or message["type"] == "progress", message
+
+
+def assert_step(step: dict) -> None:
+    assert set(step) == set(STEP_FIELD_TYPES), step
+    for field, expected in STEP_FIELD_TYPES.items():
+        assert isinstance(step[field], expected), f"{field} of {step}"
+    assert step["status"] in STATUSES
+    assert 0.0 <= step["progress"] <= 100.0
 
 
 SERVER_TYPES = {

@@ -10,6 +10,7 @@ from tasks_app import selectors, services
 from tasks_app.models import Task, TaskEvent, TaskStatus
 from tasks_app.progress_tasks import TaskArgumentsError, progress_task, start_task
 from tasks_app.worker.running import INTERNAL_ERROR
+from tests.sent_messages import SentMessages, capture_sent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,24 +41,12 @@ def waits_for_cancel(reporter, task_id):
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """The messages the tasks would be sent as, by task id."""
-    messages = {}
-    for celery_task in (resize_images, remember_arguments, broken, waits_for_cancel):
-        monkeypatch.setattr(
-            celery_task,
-            "apply_async",
-            lambda celery_task=celery_task, **options: messages.update(
-                {options["task_id"]: (celery_task, options)}
-            ),
-        )
-    return messages
+def sent(monkeypatch) -> SentMessages:
+    return capture_sent(monkeypatch, resize_images, remember_arguments, broken, waits_for_cancel)
 
 
-def run(sent: dict, task: Task) -> Task:
-    celery_task, options = sent[str(task.id)]
-    celery_task.apply(args=options["args"], kwargs=options["kwargs"], task_id=options["task_id"])
-    return Task.objects.get(pk=task.id)
+def run(sent: SentMessages, task: Task) -> Task:
+    return sent.run(task)
 
 
 def test_start_task_stores_a_task_of_the_user_named_for_the_celery_task_and_sends_it(user, sent):

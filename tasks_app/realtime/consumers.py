@@ -15,7 +15,7 @@ from django.conf import settings
 from tasks_app import metrics, selectors
 from tasks_app.access import credential_checks
 from tasks_app.db.threads import consumer_database
-from tasks_app.realtime import broadcast, client_messages, connection_slots, messages
+from tasks_app.realtime import broadcast, client_messages, connection_slots, messages, resume
 from tasks_app.realtime.close_codes import CloseCode
 from tasks_app.realtime.follow import TaskFollower
 from tasks_app.realtime.rate_limit import TokenBucket
@@ -286,7 +286,9 @@ class TaskConsumer(ProtocolConsumer):
         if task is None:  # deleted while this socket was open
             await self.close(code=CloseCode.NOT_FOUND)
             return
-        await self.send_all(self.follower, self.follower.current(messages.snapshot(task)))
+        await self.send_all(
+            self.follower, self.follower.current(await consumer_database(resume.snapshot)(task))
+        )
 
     async def task_event(self, event: dict) -> None:
         """A persisted event published to this task's group (see broadcast.publish_task_event)."""
@@ -333,7 +335,7 @@ class StreamConsumer(ProtocolConsumer):
             await self.send_json(messages.subscription(task_id, subscribed=False, recovered=True))
         elif message_type == "get_status":
             task = await self._visible_task(task_id)
-            await self.send_json(messages.snapshot(task))
+            await self.send_json(await consumer_database(resume.snapshot)(task))
 
     async def task_event(self, event: dict) -> None:
         follower = self.followers.get(event["message"]["task_id"])

@@ -32,6 +32,7 @@ def task_state(task: Task) -> dict:
         "total": task.total,
         "message": task.message,
         "seq": task.last_seq,
+        "parent_id": str(task.parent_id) if task.parent_id else None,
         "attempt": task.attempt,
         "created_at": _optional_timestamp(task.created_at),
         "started_at": _optional_timestamp(task.started_at),
@@ -43,17 +44,34 @@ def task_state(task: Task) -> dict:
     return state
 
 
-def event_payload(task: Task, event_type: EventType) -> dict:
-    """What a TaskEvent stores: the message minus its timestamp, which is the event's own."""
-    return {"type": event_type, **task_state(task)}
+def step_state(step: Task) -> dict:
+    """A workflow's step as its workflow's messages list it: its `children`, or the `child` that moved."""
+    return {
+        "task_id": str(step.id),
+        "kind": step.kind,
+        "status": step.status,
+        "progress": round(step.progress, 2),
+    }
+
+
+def event_payload(task: Task, event_type: EventType, *, child: dict | None = None) -> dict:
+    """What a TaskEvent stores: the message minus its timestamp, which is the event's own. A
+    workflow's event names the step that moved it, `child`."""
+    payload = {"type": event_type, **task_state(task)}
+    if child is not None:
+        payload["child"] = child
+    return payload
 
 
 def event_message(payload: dict, created_at: datetime) -> dict:
     return {**payload, "timestamp": timestamp(created_at)}
 
 
-def snapshot(task: Task, *, recovered: bool | None = None) -> dict:
+def snapshot(task: Task, *, recovered: bool | None = None, children: list[Task] | None = None) -> dict:
+    """The task's state now; a workflow's lists its steps, `children`, in the workflow's order."""
     message = {"type": "snapshot", "timestamp": timestamp(), **task_state(task)}
+    if children is not None:
+        message["children"] = [step_state(step) for step in children]
     if recovered is not None:
         message["recovered"] = recovered
     return message
@@ -99,6 +117,10 @@ def error(code: str, message: str, *, details: dict | None = None) -> dict:
     return body
 
 
-def task_resource(task: Task, *, ws_url: str, sse_url: str) -> dict:
-    """A task as the JSON API returns it: its state plus where to follow it live."""
-    return {**task_state(task), "params": task.params, "ws_url": ws_url, "sse_url": sse_url}
+def task_resource(task: Task, *, ws_url: str, sse_url: str, children: list[Task] | None = None) -> dict:
+    """A task as the JSON API returns it: its state plus where to follow it live, and a
+    workflow's steps."""
+    resource = {**task_state(task), "params": task.params, "ws_url": ws_url, "sse_url": sse_url}
+    if children is not None:
+        resource["children"] = [step_state(step) for step in children]
+    return resource

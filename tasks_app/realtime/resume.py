@@ -29,19 +29,24 @@ def opening_messages_if_visible(
     return None if task is None else _opening(task, last_seq)
 
 
+def snapshot(task: Task, *, recovered: bool | None = None) -> dict:
+    """The task's snapshot, with a workflow's steps."""
+    return messages.snapshot(task, recovered=recovered, children=selectors.workflow_steps(task=task))
+
+
 def _opening(task: Task, last_seq: str | None) -> list[dict]:
     if last_seq is None:
-        return [messages.snapshot(task)]
+        return [snapshot(task)]
     try:
         after = int(last_seq)
     except ValueError:
-        return [messages.snapshot(task, recovered=False)]
+        return [snapshot(task, recovered=False)]
     if after < 0 or after > task.last_seq:
-        return [messages.snapshot(task, recovered=False)]
+        return [snapshot(task, recovered=False)]
     # Rows, not model instances: a storm of resuming sockets reads tens of thousands of events.
     events = selectors.event_rows_after(task_id=task.id, seq=after)
     first_kept = events[0][0] if events else task.last_seq + 1
     if first_kept != after + 1:
         # The events right after `after` were pruned: a replay would leave a gap.
-        return [messages.snapshot(task, recovered=False)]
+        return [snapshot(task, recovered=False)]
     return [messages.event_message(payload, created_at) for _seq, payload, created_at in events]
