@@ -52,6 +52,23 @@ class TaskFileInline(admin.TabularInline):
         return False
 
 
+class WorkflowStepInline(admin.TabularInline):
+    """A workflow's steps, in its order, each linking to its own page."""
+
+    model = Task
+    fk_name = "parent"
+    fields = ("position", "kind", "status", "progress", "message")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("position",)
+    verbose_name = "step"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     """Tasks, newest first, with their progress; a task's page shows its event log and follows
@@ -72,7 +89,7 @@ class TaskAdmin(admin.ModelAdmin):
     # Counting every task for "N total" is a second full count per page view; not worth it at 100,000.
     show_full_result_count = False
     readonly_fields = [field.name for field in Task._meta.fields]
-    inlines = [TaskFileInline, TaskEventInline]
+    inlines = [WorkflowStepInline, TaskFileInline, TaskEventInline]
     actions = ("cancel_tasks", "retry_tasks", "mark_tasks_failed")
     change_form_template = "admin/tasks_app/task/change_form.html"
 

@@ -83,6 +83,20 @@ def test_a_tasks_page_shows_its_timeline_and_follows_it_live(operator_client, cr
     assert 'name="kind"' not in page, "a task's fields are read-only"
 
 
+def test_a_workflows_page_lists_its_steps_in_order(operator_client, user, monkeypatch):
+    monkeypatch.setattr(services, "_enqueue", lambda task: None)
+    steps = [
+        services.WorkflowStep(name=name, params={"args": [], "kwargs": {}})
+        for name in ("app.first", "app.then")
+    ]
+    workflow = services.workflow_create(owner=user, shape="chain", steps=steps)
+
+    page = operator_client.get(f"{CHANGELIST}{workflow.id}/change/").content.decode()
+
+    assert page.index("app.first") < page.index("app.then")
+    assert "Waiting for the steps before it" in page
+
+
 def test_an_action_asks_for_confirmation_first_and_changes_nothing_yet(operator_client, create_task):
     task = create_task("ticker", TICKER)
 
