@@ -12,3 +12,10 @@ def count_files(reporter, count: int, pause: float) -> dict:
         time.sleep(pause)
         reporter.update(done, count, f"Counted {done} of {count} files")
     return {"files": count}
+
+
+@progress_task
+def add_counts(reporter, counted: list[dict]) -> dict:
+    """A chord's body: handed the results of the count_files steps before it."""
+    reporter.update(len(counted), len(counted), "Added the counts")
+    return {"files": sum(count["files"] for count in counted)}

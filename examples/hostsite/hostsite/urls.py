@@ -8,6 +8,7 @@ from shop import views
 urlpatterns = [
     path("", views.orders, name="orders"),
     path("exports/", views.start_export, name="start-export"),
+    path("exports/regions/", views.start_regional_export, name="start-regional-export"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("admin/", admin.site.urls),
     path("", include("tasks_app.urls")),
