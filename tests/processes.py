@@ -375,7 +375,7 @@ def user_creation(username: str) -> str:
 def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # a first answer slower than 1 s: not yet
         return False
 
 
