@@ -449,7 +449,7 @@ def reporter_cost(bench, sizes) -> None:
             validate_row(row, header, columns, len(columns))
 
     def with_reporter(run):
-        # As tasks.run_task reports: on the run task_start returned, one statement per event.
+        # As a @progress_task reports: on the run task_start returned, one statement per event.
         reporter = ProgressReporter(run.id, run=run)
         reporter.step("Validating", until=100)
         total = len(rows)
@@ -479,7 +479,7 @@ def reporter_cost(bench, sizes) -> None:
             "5. reporter cost",
             "update() per row",
             f"{sizes.reporter_updates:,} rows validated (5 typed columns, an e-mail check), throttled to "
-            f"10 events/s, each one statement, as tasks.run_task reports; "
+            f"10 events/s, each one statement, as a @progress_task reports; "
             f"fastest of {REPORTER_ROUNDS}, alternated",
             {
                 "s without": base,

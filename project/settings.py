@@ -313,7 +313,9 @@ CELERY_TASK_QUEUES = [
     Queue(name, queue_arguments=_QUEUE_ARGUMENTS)
     for name in ["celery", *(f"kind.{kind}" for kind in TASKPULSE_KIND_NAMES)]
 ]
-# The longest any task may run; a kind may set a shorter limit. Past it the task ends `failed`.
+# A kind's Celery task is named as the kind (tasks_app/work/).
+CELERY_TASK_ROUTES = {kind: {"queue": f"kind.{kind}"} for kind in TASKPULSE_KIND_NAMES}
+# The longest any task may run, unless a task sets its own. Past it the task ends `failed`.
 TASKPULSE_TASK_TIME_LIMIT_SECONDS = _env_number("TASKPULSE_TASK_TIME_LIMIT_SECONDS", 3600, int)
 # A message a worker took but never acknowledged (the worker was killed) is given to another
 # worker after this long. It must exceed the longest run, or a slow task would run twice.

@@ -65,6 +65,13 @@ class ProgressReporter:
         self._message = ""
 
     @property
+    def task(self) -> Task:
+        """The task as its run started: its owner, params and input file, for work that needs them."""
+        if self._run is None:
+            self._run = Task.objects.get(pk=self.task_id)
+        return self._run
+
+    @property
     def progress(self) -> float:
         return self._progress
 

@@ -43,21 +43,24 @@ logger = logging.getLogger(__name__)
 # The keyword argument a message of start_task carries besides the task's own arguments.
 DISPATCH_ARGUMENT = "taskpulse_dispatch"
 
-# Each @progress_task by its name: the function, and the Celery task made of it.
-_REGISTERED: dict[str, tuple[Callable, Any]] = {}
+# Each @progress_task by its name: the function, the Celery task made of it, and whether its
+# params are its keyword arguments (a built-in kind's).
+_REGISTERED: dict[str, tuple[Callable, Any, bool]] = {}
 
 
 class TaskArgumentsError(ValueError):
     """The arguments do not fit the task's function, or cannot be stored as JSON."""
 
 
-def progress_task(function: Callable | None = None, /, **celery_options):
+def progress_task(function: Callable | None = None, /, *, keyword_params: bool = False, **celery_options):
     """`@progress_task` or `@progress_task(queue="media", soft_time_limit=600, ...)`: the function,
     called as `function(reporter, *args, **kwargs)`, as a Celery shared task named
     "<module>.<function>" unless `name` says otherwise. Its soft time limit defaults to
-    TASKPULSE_TASK_TIME_LIMIT_SECONDS."""
+    TASKPULSE_TASK_TIME_LIMIT_SECONDS. With `keyword_params`, a task's params are the function's
+    keyword arguments themselves, as a built-in kind's form cleans them (services.task_create),
+    rather than start_task's {"args", "kwargs"}."""
     if function is None:
-        return functools.partial(progress_task, **celery_options)
+        return functools.partial(progress_task, keyword_params=keyword_params, **celery_options)
     name = celery_options.pop("name", None) or f"{function.__module__}.{function.__name__}"
     if len(name) > KIND_MAX_LENGTH:
         raise ValueError(f"The task name {name!r} is over {KIND_MAX_LENGTH} characters; set a shorter name.")
@@ -73,13 +76,14 @@ def progress_task(function: Callable | None = None, /, **celery_options):
                 services.task_adopt,
                 task_id=uuid.UUID(task_id),
                 name=name,
-                params=_adopted_params(args, kwargs),
+                params=_adopted_params(args, kwargs, keyword_params=keyword_params),
             )
         return running.run(
             self,
             task_id=task_id,
             dispatch=dispatch,
-            work=lambda _task, reporter: function(reporter, *args, **kwargs),
+            # The function as registered now, which a test may have replaced.
+            work=lambda _task, reporter: _REGISTERED[name][0](reporter, *args, **kwargs),
             time_limit_of=lambda _task: _time_limit(self),
             adopt=adopt,
         )
@@ -90,7 +94,7 @@ def progress_task(function: Callable | None = None, /, **celery_options):
     # typing=False: the message carries DISPATCH_ARGUMENT besides the function's own arguments;
     # start_task checks those against the function in the web process instead.
     celery_task = shared_task(bind=True, name=name, typing=False, **celery_options)(body)
-    _REGISTERED[name] = (function, celery_task)
+    _REGISTERED[name] = (function, celery_task, keyword_params)
     return celery_task
 
 
@@ -115,7 +119,7 @@ def checked_params(name: str, args: tuple, kwargs: dict, *, handed: int = 0) -> 
     fit its function or cannot be sent."""
     if name not in _REGISTERED:
         raise TypeError(f"{name!r} is not a @progress_task.")
-    function, _celery_task = _REGISTERED[name]
+    function, _celery_task, _keyword_params = _REGISTERED[name]
     if DISPATCH_ARGUMENT in kwargs:
         raise TaskArgumentsError(f"{DISPATCH_ARGUMENT} is Taskpulse's own argument; rename yours.")
     try:
@@ -131,13 +135,14 @@ def send(task: Task) -> None:
     routed by the options its signature set."""
     if task.kind not in _REGISTERED:
         raise LookupError(f"No @progress_task is called {task.kind!r} in this process; import its module.")
-    _function, celery_task = _REGISTERED[task.kind]
-    if "args" not in task.params:
+    _function, celery_task, keyword_params = _REGISTERED[task.kind]
+    params = {"args": [], "kwargs": task.params} if keyword_params else task.params
+    if "args" not in params:
         raise TaskArgumentsError(f"Task {task.id} cannot be sent again: its arguments were not stored.")
     soft_limit = _time_limit(celery_task)
     handed = selectors.workflow_step_input(step=task)
     # Datetimes and the like, as they were sent.
-    arguments = kombu_json.loads(json.dumps({"handed": handed, **task.params}))
+    arguments = kombu_json.loads(json.dumps({"handed": handed, **params}))
     celery_task.apply_async(
         args=[*arguments["handed"], *arguments["args"]],
         kwargs={**arguments["kwargs"], DISPATCH_ARGUMENT: task.dispatch},
@@ -175,9 +180,10 @@ def _stored(args: tuple, kwargs: dict) -> dict:
     }
 
 
-def _adopted_params(args: tuple, kwargs: dict) -> dict:
+def _adopted_params(args: tuple, kwargs: dict, *, keyword_params: bool) -> dict:
     try:
-        return _stored(args, kwargs)
+        stored = _stored(args, kwargs)
+        return stored["kwargs"] if keyword_params and not args else stored
     except TaskArgumentsError as exc:
         logger.info("A progress task's arguments are not stored: %s", exc)
         return {}

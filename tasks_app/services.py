@@ -20,7 +20,6 @@ from tasks_app import metrics
 from tasks_app.db import task_statements
 from tasks_app.models import WORKFLOW_SHAPES, EventType, Task, TaskEvent, TaskFile, TaskStatus
 from tasks_app.realtime import broadcast, messages
-from tasks_app.work import registry
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -84,6 +83,9 @@ def task_create(*, owner: "User", kind: str, params: dict, upload: UploadedFile 
 
     Raises registry.InvalidTaskInput with field errors; nothing is stored then.
     """
+    # Imported here: the kinds are @progress_tasks, whose module imports this one.
+    from tasks_app.work import registry
+
     cleaned = registry.clean_params(kind=kind, params=params, upload=upload, owner=owner)
     task = _task_store(owner=owner, kind=kind, params=cleaned, upload=upload)
     logger.info("Task %s (%s) created by user %s", task.id, kind, owner.pk)
@@ -161,32 +163,19 @@ HARD_TIME_LIMIT_GRACE_SECONDS = 30
 
 def _enqueue(task: Task) -> None:
     # Imported here: the Celery tasks run the work through this module (HackSoft's styleguide
-    # does the same). Not celery.current_app, which in a request's thread is Celery's
-    # unconfigured default.
+    # does the same).
     from tasks_app import progress_tasks
-    from tasks_app.tasks import run_task
 
-    if task.kind not in registry.KINDS:
-        progress_tasks.send(task)
-        return
-    kind = registry.kind_get(task.kind)
-    run_task.apply_async(
-        args=[str(task.id), task.dispatch],
-        # The task's own id as Celery's, so that a pending task can be revoked by it.
-        task_id=str(task.id),
-        queue=kind.queue,
-        soft_time_limit=kind.time_limit(),
-        time_limit=kind.time_limit() + HARD_TIME_LIMIT_GRACE_SECONDS,
-    )
+    progress_tasks.send(task)
 
 
 def _revoke(task_id: uuid.UUID) -> None:
     """Tell the workers to drop the task's message unrun. The task has already ended, which a
     worker would see and skip anyway; revoking spares it even that."""
-    from tasks_app.tasks import run_task
+    from tasks_app.tasks import fail_stale_tasks
 
     try:
-        run_task.app.control.revoke(str(task_id))
+        fail_stale_tasks.app.control.revoke(str(task_id))
     except Exception:
         logger.warning("Could not revoke task %s; a worker will skip it as ended", task_id, exc_info=True)
 

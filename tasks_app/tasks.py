@@ -1,4 +1,4 @@
-"""Celery tasks of the app itself: the built-in kinds' runs (worker/running.py) and beat's sweeps."""
+"""Celery tasks of the app itself: beat's sweeps. The built-in kinds are @progress_tasks of work/."""
 
 import logging
 
@@ -6,22 +6,9 @@ from celery import shared_task
 
 from tasks_app import maintenance
 from tasks_app.db import outages
-from tasks_app.work import registry
-from tasks_app.worker import running
+from tasks_app.work import registry  # noqa: F401 (the built-in kinds' @progress_tasks, for the worker)
 
 logger = logging.getLogger(__name__)
-
-
-@shared_task(name="tasks_app.run_task", bind=True)
-def run_task(self, task_id: str, dispatch: int | None = None) -> None:
-    """A task of one of the built-in kinds (work/registry.py)."""
-    running.run(
-        self,
-        task_id=task_id,
-        dispatch=dispatch,
-        work=lambda task, reporter: registry.kind_get(task.kind).run(task, reporter),
-        time_limit_of=lambda task: registry.kind_get(task.kind).time_limit(),
-    )
 
 
 @shared_task(name="tasks_app.fail_stale_tasks")

@@ -17,6 +17,15 @@ TICKER = {"steps": 2, "interval": 0}
 STREAM = "/ws/stream/"
 
 
+def run_kind(task) -> None:
+    """Run a built-in kind's task here, as a worker runs the message services sent for it."""
+    from tasks_app.progress_tasks import DISPATCH_ARGUMENT
+    from tasks_app.work import registry
+
+    kind = registry.kind_get(task.kind)
+    kind.task.apply(kwargs={**task.params, DISPATCH_ARGUMENT: task.dispatch}, task_id=str(task.id))
+
+
 def session_cookie(user) -> bytes:
     client = Client()
     client.force_login(user)

@@ -13,7 +13,7 @@ from tasks_app import services
 from tasks_app.models import Task
 from tasks_app.realtime import broadcast, messages
 from tests.contract import assert_task_message
-from tests.helpers import TICKER, TIMEOUT, close_code, open_socket
+from tests.helpers import TICKER, TIMEOUT, close_code, open_socket, run_kind
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -212,9 +212,7 @@ def test_a_client_that_reads_only_progress_status_and_message_works_unchanged(cr
 
 
 def _run_ticker(task_id) -> None:
-    from tasks_app.tasks import run_task
-
-    run_task(str(task_id))
+    run_kind(Task.objects.get(pk=task_id))
 
 
 def test_an_idle_socket_gets_a_heartbeat_ping(task, user, settings):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from project.celery import app
 from tasks_app import broker_queue, maintenance, services
 from tasks_app.models import Dataset, Task, TaskEvent, TaskFile, TaskStatus
-from tasks_app.tasks import run_task
+from tasks_app.tasks import fail_stale_tasks
 
 TICKER = {"steps": 2, "interval": 0}
 TEN_MINUTES = timedelta(minutes=10)
@@ -83,7 +83,7 @@ class TestFailStale:
 
 def test_the_broker_is_asked_which_task_ids_it_holds():
     queue, task_id = f"test-{uuid.uuid4().hex}", str(uuid.uuid4())
-    run_task.apply_async(args=[task_id], task_id=task_id, queue=queue)
+    fail_stale_tasks.apply_async(task_id=task_id, queue=queue)
     try:
         held = broker_queue.task_ids_held(app=app, queues={queue})
     finally:

@@ -29,6 +29,15 @@ def remember_arguments(reporter, when, token):
 
 
 @progress_task
+def who_asked(reporter, note):
+    return {
+        "owner": reporter.task.owner.username,
+        "params": reporter.task.params,
+        "id": str(reporter.task.id),
+    }
+
+
+@progress_task
 def broken(reporter):
     raise KeyError("a secret internal detail")
 
@@ -42,7 +51,7 @@ def waits_for_cancel(reporter, task_id):
 
 @pytest.fixture
 def sent(monkeypatch) -> SentMessages:
-    return capture_sent(monkeypatch, resize_images, remember_arguments, broken, waits_for_cancel)
+    return capture_sent(monkeypatch, resize_images, remember_arguments, who_asked, broken, waits_for_cancel)
 
 
 def run(sent: SentMessages, task: Task) -> Task:
@@ -71,6 +80,16 @@ def test_the_task_body_is_handed_a_reporter_and_its_progress_and_result_are_even
     events = list(TaskEvent.objects.filter(task=task).order_by("seq").values_list("seq", "type"))
     assert [seq for seq, _type in events] == list(range(1, task.last_seq + 1))
     assert [event_type for _seq, event_type in events].count("complete") == 1
+
+
+def test_the_reporter_hands_the_body_its_task_as_the_run_started(user, sent):
+    task = run(sent, start_task(user, who_asked, "hello"))
+
+    assert task.result == {
+        "owner": user.username,
+        "params": {"args": ["hello"], "kwargs": {}},
+        "id": str(task.id),
+    }
 
 
 def test_arguments_that_do_not_fit_the_function_are_refused_and_nothing_is_stored(user, sent):

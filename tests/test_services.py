@@ -3,7 +3,8 @@ import pytest
 from tasks_app import services
 from tasks_app.models import EventType, Task, TaskEvent, TaskStatus
 from tasks_app.realtime import broadcast, messages
-from tasks_app.tasks import run_task
+from tasks_app.tasks import fail_stale_tasks
+from tasks_app.work import registry
 from tasks_app.work.base import InvalidTaskInput
 
 TICKER = {"steps": 3, "interval": 0}
@@ -23,7 +24,9 @@ def test_creating_a_task_records_a_pending_event_with_seq_1(create_task):
 
 def test_a_created_task_is_enqueued_only_after_commit(user, django_capture_on_commit_callbacks, monkeypatch):
     enqueued = []
-    monkeypatch.setattr(run_task, "apply_async", lambda args, task_id, **options: enqueued.append(task_id))
+    monkeypatch.setattr(
+        registry.kind_get("ticker").task, "apply_async", lambda task_id, **options: enqueued.append(task_id)
+    )
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         task = services.task_create(owner=user, kind="ticker", params=TICKER)
@@ -144,7 +147,7 @@ def test_a_task_whose_worker_keeps_dying_is_given_up(create_task, settings):
 def revoked(monkeypatch) -> list[str]:
     """The Celery task ids revoked."""
     calls: list[str] = []
-    monkeypatch.setattr(run_task.app.control, "revoke", calls.append)
+    monkeypatch.setattr(fail_stale_tasks.app.control, "revoke", calls.append)
     return calls
 
 

@@ -1,7 +1,6 @@
 """What every kind of work has: its input form, its run function, and the errors it raises."""
 
 import codecs
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,7 +23,11 @@ class WorkError(Exception):
 
 
 class Reporter(Protocol):
-    """What a kind's work is handed to say how far it got (tasks_app.progress.ProgressReporter)."""
+    """What a kind's work is handed to say how far it got (tasks_app.progress.ProgressReporter),
+    and the task it runs for."""
+
+    @property
+    def task(self) -> Task: ...
 
     def step(self, message: str, *, until: float) -> None: ...
 
@@ -57,23 +60,18 @@ class KindForm(forms.Form):
 
 @dataclass(frozen=True)
 class Kind:
-    name: str
+    """A built-in kind: its form, and the @progress_task that runs it, named as the kind (this
+    site routes it to the queue `kind.<name>`: CELERY_TASK_ROUTES), its params as keyword
+    arguments."""
+
     label: str
     form: type[KindForm]
-    run: Callable[..., Any]
+    task: Any
     takes_file: bool = False
-    # Shorter than TASKPULSE_TASK_TIME_LIMIT_SECONDS for work that should never take that long.
-    time_limit_seconds: int | None = None
 
     @property
-    def queue(self) -> str:
-        """The Celery queue of this kind (see CELERY_TASK_QUEUES)."""
-        return f"kind.{self.name}"
-
-    def time_limit(self) -> int:
-        """Seconds a run may take before it is stopped and the task fails."""
-        overall = settings.TASKPULSE_TASK_TIME_LIMIT_SECONDS
-        return min(self.time_limit_seconds, overall) if self.time_limit_seconds else overall
+    def name(self) -> str:
+        return self.task.name
 
 
 class UploadField(forms.FileField):

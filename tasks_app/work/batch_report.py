@@ -14,6 +14,7 @@ from django.utils.text import slugify
 
 from tasks_app import selectors
 from tasks_app.models import Task, TaskFile
+from tasks_app.progress_tasks import progress_task
 from tasks_app.work import sample_dataset
 from tasks_app.work.base import Kind, KindForm, Reporter, WorkError, owner_of
 
@@ -59,19 +60,21 @@ class BatchReportParams(KindForm):
         return cleaned
 
 
-def run(task: Task, reporter: Reporter) -> dict:
+@progress_task(name="batch_report", keyword_params=True)
+def run(reporter: Reporter, dataset: str, group_by: str, reports: int) -> dict:
+    task = reporter.task
     # A redelivered run starts over; the files of an earlier attempt would clash by name.
     TaskFile.objects.filter(task=task).delete()
     reporter.step("Loading the dataset", until=20)
-    name, columns, rows = _load(task.params["dataset"], task, reporter)
-    groups = largest_groups(rows, task.params["group_by"], task.params["reports"])
+    name, columns, rows = _load(dataset, task, reporter)
+    groups = largest_groups(rows, group_by, reports)
     reporter.step("Writing reports", until=100)
-    reports = []
+    written = []
     for number, (value, group_rows) in enumerate(groups, start=1):
         files = _write_report(task, reporter, number, value, columns, group_rows, dataset_name=name)
-        reports.append({"group": value, "rows": len(group_rows), "files": files})
+        written.append({"group": value, "rows": len(group_rows), "files": files})
         reporter.update(number, len(groups), f"Report {number} of {len(groups)}: {value}")
-    return {"dataset": name, "group_by": task.params["group_by"], "reports": reports}
+    return {"dataset": name, "group_by": group_by, "reports": written}
 
 
 def _load(source: str, task: Task, reporter: Reporter) -> tuple[str, list[dict], list[dict]]:
@@ -152,4 +155,4 @@ def _write_report(task, reporter: Reporter, number, value, columns, rows, *, dat
     ]
 
 
-KIND = Kind(name="batch_report", label="Generate a batch of reports", form=BatchReportParams, run=run)
+KIND = Kind(label="Generate a batch of reports", form=BatchReportParams, task=run)

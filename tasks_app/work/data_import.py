@@ -17,7 +17,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from tasks_app.models import Dataset, DatasetRow, DatasetStatus, Task
+from tasks_app.models import Dataset, DatasetRow, DatasetStatus
+from tasks_app.progress_tasks import progress_task
 from tasks_app.work.base import Kind, KindForm, Reporter, UploadField, WorkError, owner_of
 
 BATCH_SIZE = 500
@@ -67,11 +68,11 @@ class DataImportParams(KindForm):
         }
 
 
-def run(task: Task, reporter: Reporter) -> dict:
-    columns = task.params["columns"]
+@progress_task(name="data_import", keyword_params=True)
+def run(reporter: Reporter, filename: str, columns: list[dict], name: str) -> dict:
+    task = reporter.task
     reporter.step("Reading the file", until=10)
     header, rows = read_csv(task.input_file, columns)
-    name = task.params["name"]
     dataset = Dataset.objects.create(owner=owner_of(task), task=task, name=name, columns=columns)
     try:
         reporter.step("Importing rows", until=99)
@@ -178,4 +179,4 @@ def _typed(raw: str, column: dict):
     return raw
 
 
-KIND = Kind(name="data_import", label="Import a CSV file", form=DataImportParams, run=run, takes_file=True)
+KIND = Kind(label="Import a CSV file", form=DataImportParams, task=run, takes_file=True)

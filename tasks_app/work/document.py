@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from tasks_app.models import Task
+from tasks_app.progress_tasks import progress_task
 from tasks_app.work.base import Kind, KindForm, Reporter, UploadField, WorkError
 
 WORDS_PER_MINUTE = 238  # average silent reading speed of adults reading non-fiction
@@ -53,13 +54,14 @@ def _extension(name: str) -> str:
     return "." + name.lower().rsplit(".", 1)[-1]
 
 
-def run(task: Task, reporter: Reporter) -> dict:
+@progress_task(name="document", keyword_params=True)
+def run(reporter: Reporter, filename: str, format: str) -> dict:
     reporter.step("Parsing the document", until=30)
-    text = _parse(task, reporter)
+    text = _parse(reporter.task, reporter)
     reporter.step("Analysing the text", until=95)
     statistics = analyse(text, reporter)
     reporter.step("Storing the results", until=100)
-    return {"filename": task.params["filename"], "format": task.params["format"], **statistics}
+    return {"filename": filename, "format": format, **statistics}
 
 
 def _parse(task: Task, reporter: Reporter) -> str:
@@ -135,4 +137,4 @@ def _duration(seconds: int) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
-KIND = Kind(name="document", label="Analyse a document", form=DocumentParams, run=run, takes_file=True)
+KIND = Kind(label="Analyse a document", form=DocumentParams, task=run, takes_file=True)

@@ -9,7 +9,7 @@ import time
 
 from django import forms
 
-from tasks_app.models import Task
+from tasks_app.progress_tasks import progress_task
 from tasks_app.work.base import Kind, KindForm, Reporter
 
 
@@ -18,9 +18,8 @@ class TickerParams(KindForm):
     interval = forms.FloatField(min_value=0.0, max_value=10.0)
 
 
-def run(task: Task, reporter: Reporter) -> dict:
-    steps = task.params["steps"]
-    interval = task.params["interval"]
+@progress_task(name="ticker", keyword_params=True)
+def run(reporter: Reporter, steps: int, interval: float) -> dict:
     reporter.step("Ticking", until=100)
     for tick in range(1, steps + 1):
         if tick > 1 and interval:
@@ -29,4 +28,4 @@ def run(task: Task, reporter: Reporter) -> dict:
     return {"steps": steps, "interval": interval}
 
 
-KIND = Kind(name="ticker", label="Ticker (pipeline check)", form=TickerParams, run=run)
+KIND = Kind(label="Ticker (pipeline check)", form=TickerParams, task=run)

@@ -1,6 +1,6 @@
 """Runs one task's work in a worker: takes the task's lease, hands the work a reporter, and
-records once how the work ended. Every Celery task of Taskpulse runs through here: the built-in
-kinds (tasks.run_task) and each @progress_task (progress_tasks.py)."""
+records once how the work ended. Every @progress_task runs through here (progress_tasks.py):
+the built-in kinds' and a host project's."""
 
 import logging
 import uuid

@@ -4,13 +4,13 @@ import io
 from django.test import Client
 
 from tasks_app.models import Task, TaskFile, TaskStatus
-from tasks_app.tasks import run_task
 from tasks_app.work import sample_dataset
+from tests.helpers import run_kind
 
 
 def _report(create_task, params: dict) -> Task:
     task = create_task("batch_report", params)
-    run_task(str(task.id))
+    run_kind(task)
     return Task.objects.get(pk=task.id)
 
 
@@ -49,7 +49,7 @@ def test_reports_can_run_over_an_imported_dataset(create_task, upload):
     imported = create_task(
         "data_import", {"columns": "city:text, amount:number"}, file=upload("sales.csv", content)
     )
-    run_task(str(imported.id))
+    run_kind(imported)
     dataset_id = Task.objects.get(pk=imported.id).result["dataset_id"]
 
     task = _report(create_task, {"dataset": str(dataset_id), "reports": 5})

@@ -4,15 +4,15 @@ from django import forms
 
 from tasks_app import services
 from tasks_app.models import Dataset, DatasetRow, DatasetStatus, Task, TaskStatus
-from tasks_app.tasks import run_task
 from tasks_app.work.data_import import parse_column_spec
+from tests.helpers import run_kind
 
 COLUMNS = "name:text, email:email, age:integer?"
 
 
 def _import(create_task, upload, content: bytes | str, columns: str = COLUMNS) -> Task:
     task = create_task("data_import", {"columns": columns}, file=upload("people.csv", content))
-    run_task(str(task.id))
+    run_kind(task)
     return Task.objects.get(pk=task.id)
 
 
@@ -92,7 +92,7 @@ def test_an_import_cancelled_midway_leaves_nothing_behind(create_task, upload, m
 
     monkeypatch.setattr(services, "task_progress_in_run", progress_then_cancel)
 
-    run_task(str(task.id))
+    run_kind(task)
 
     assert Task.objects.get(pk=task.id).status == TaskStatus.CANCELLED
     assert not Dataset.objects.exists()

@@ -1,6 +1,6 @@
 from tasks_app.models import Task, TaskStatus
-from tasks_app.tasks import run_task
 from tasks_app.work.document import strip_markdown
+from tests.helpers import run_kind
 from tests.work.pdf_file import pdf_with_pages
 
 TEXT = "The quick brown fox jumps over the lazy dog. The fox runs!\n\nA second paragraph about the fox"
@@ -8,7 +8,7 @@ TEXT = "The quick brown fox jumps over the lazy dog. The fox runs!\n\nA second p
 
 def _analyse(create_task, upload, name: str, content: bytes | str) -> Task:
     task = create_task("document", file=upload(name, content))
-    run_task(str(task.id))
+    run_kind(task)
     return Task.objects.get(pk=task.id)
 
 

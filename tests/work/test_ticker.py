@@ -1,12 +1,12 @@
 from tasks_app.models import Task, TaskEvent, TaskStatus
-from tasks_app.tasks import run_task
+from tests.helpers import run_kind
 
 
 def test_the_ticker_reports_each_step_in_order(create_task, settings):
     settings.TASKPULSE_PROGRESS_EVENTS_PER_SECOND = 1_000_000
     task = create_task("ticker", {"steps": 4, "interval": 0})
 
-    run_task(str(task.id))
+    run_kind(task)
 
     currents = [
         event.payload["current"]
@@ -20,7 +20,7 @@ def test_the_ticker_reports_each_step_in_order(create_task, settings):
 def test_a_fast_ticker_is_coalesced_but_ends_at_its_last_step(create_task):
     task = create_task("ticker", {"steps": 10_000, "interval": 0})
 
-    run_task(str(task.id))
+    run_kind(task)
 
     events = TaskEvent.objects.filter(task=task).order_by("seq")
     assert events.count() < 100
