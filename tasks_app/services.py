@@ -517,6 +517,9 @@ def _workflow_step_moved(step: Task, workflow_id: uuid.UUID) -> None:
     workflow = Task.objects.select_for_update().get(pk=workflow_id)
     if workflow.is_terminal:
         return
+    if workflow.cancel_requested and step.status == TaskStatus.RUNNING and not step.cancel_requested:
+        # Stopped while this step's event waited for the workflow's row (see _workflow_stop).
+        Task.objects.filter(pk=step.id).update(cancel_requested=True)
     steps = _workflow_steps(workflow.id)
     started: dict[str, Any] = {
         "status": TaskStatus.RUNNING,
@@ -569,11 +572,17 @@ def _steps_ready(shape: str, steps: list[Task]) -> list[Task]:
 
 def _workflow_stop(workflow_id: uuid.UUID, *, message: str) -> None:
     """Cancel the workflow's steps that have not ended: pending ones now, running ones once their
-    work stops. The workflow is marked first, so that the steps' ends do not stop it again."""
+    work stops. The workflow is marked first, so that the steps' ends do not stop it again.
+
+    The caller holds the workflow's row. A step whose row another transaction holds is passed
+    over rather than waited for: that transaction is a step's event waiting for the workflow's
+    row, so waiting would deadlock; its own turn then asks the step to stop
+    (_workflow_step_moved)."""
     Task.objects.filter(pk=workflow_id).update(cancel_requested=True)
-    for step in _workflow_steps(workflow_id):
+    unlocked = Task.objects.select_for_update(skip_locked=True).filter(parent_id=workflow_id)
+    for step in unlocked.order_by("position"):
         if step.status == TaskStatus.RUNNING:
-            Task.objects.filter(pk=step.id, status=TaskStatus.RUNNING).update(cancel_requested=True)
+            Task.objects.filter(pk=step.id).update(cancel_requested=True)
         elif step.status == TaskStatus.PENDING:
             try:
                 _finish(

@@ -4,9 +4,11 @@ with Celery's `apply`, as a worker would, in the order a test chooses."""
 
 import uuid
 
+import psycopg2
 import pytest
 from celery import chain, chord, group
 
+from django.db import connection
 from django.utils import timezone
 
 from tasks_app import maintenance, selectors, services
@@ -229,6 +231,30 @@ def test_a_failed_step_fails_the_workflow_once_the_others_stopped(user, sent):
         "Step 2 of 3 (tests.test_workflows.refuse) failed: no paper",
     )
     assert [event["type"] for event in events_of(workflow)].count("complete") == 1
+
+
+def test_stopping_passes_over_a_step_whose_event_is_being_written_and_that_event_stops_it(user, sent):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite locks the whole database")
+    workflow = start_workflow(user, group(count_to.s(1), half_way.s()))
+    failing, busy = steps_of(workflow)
+    run(sent, busy)
+    services.task_start(task_id=failing.id, dispatch=1)
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with other.cursor() as cursor:  # as a step's event does before it waits for the workflow
+            cursor.execute("SELECT id FROM tasks_app_task WHERE id = %s FOR UPDATE", [str(busy.id)])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '5s'")  # waiting would have deadlocked
+        services.task_fail(task_id=failing.id, error="No paper")
+
+        assert not Task.objects.get(pk=busy.id).cancel_requested  # passed over
+    finally:
+        other.rollback()
+        other.close()
+    services.task_progress(task_id=busy.id, progress=60.0, current=None, total=None, message="On")
+
+    assert Task.objects.get(pk=busy.id).cancel_requested  # its own event's turn asked it to stop
 
 
 def test_a_failed_chain_step_cancels_the_steps_after_it_which_are_never_sent(user, sent):
