@@ -3,6 +3,7 @@
 
 import { formatNumber, renderResult } from "./results.js";
 import { TaskStream } from "./tasks_app/taskpulse-client.js";
+import { estimateText } from "./tasks_app/taskpulse-view.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const LOG_LIMIT = 500;
@@ -163,8 +164,10 @@ function render(taskId) {
   element.querySelector(".status").textContent = state.status;
   element.querySelector(".fill").style.width = `${state.progress}%`;
   element.querySelector(".percent").textContent = `${state.progress.toFixed(1)} %`;
-  element.querySelector(".counts").textContent =
-    state.total ? `${formatNumber(state.current ?? 0)} / ${formatNumber(state.total)}` : "";
+  element.querySelector(".counts").textContent = [
+    state.total ? `${formatNumber(state.current ?? 0)} / ${formatNumber(state.total)}` : "",
+    estimateText(state),
+  ].filter(Boolean).join(" · ");
   element.querySelector(".message").textContent = state.message || "";
   element.querySelector(".cancel").hidden = TERMINAL.has(state.status);
   renderElapsed(element, state);

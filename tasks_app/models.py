@@ -47,6 +47,10 @@ class Task(models.Model):
     current = models.BigIntegerField(null=True, blank=True)
     total = models.BigIntegerField(null=True, blank=True)
     message = models.TextField(blank=True, default="")
+    # Counted per second, and seconds left, as the reporter estimates them (estimates.py); None
+    # until they mean something, when the task does not count, and once it ended.
+    rate = models.FloatField(null=True, blank=True)
+    eta_seconds = models.FloatField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(null=True, blank=True)  # noqa: DJ001 (the protocol sends null for "no error")
     cancel_requested = models.BooleanField(default=False)

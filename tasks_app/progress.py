@@ -11,6 +11,7 @@ updates in between are not needed). Past TASKPULSE_DATABASE_OUTAGE_SECONDS it ra
 DatabaseUnavailable, which stops the work.
 """
 
+import functools
 import logging
 import time
 import uuid
@@ -21,6 +22,7 @@ from django.db import connection
 
 from tasks_app import services
 from tasks_app.db import outages
+from tasks_app.estimates import RateEstimator
 from tasks_app.models import Task, TaskFile
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class ProgressReporter:
         self._current: int | None = None
         self._total: int | None = None
         self._message = ""
+        self._estimator = RateEstimator()
 
     @property
     def task(self) -> Task:
@@ -143,15 +146,20 @@ class ProgressReporter:
             self._total,
             self._message,
         )
+        record = (
+            functools.partial(services.task_progress_in_run, run=self._run)
+            if self._run is not None
+            else functools.partial(services.task_progress, task_id=self.task_id)
+        )
         try:
-            if self._run is not None:
-                cancel_requested = services.task_progress_in_run(
-                    run=self._run, progress=progress, current=current, total=total, message=message
-                )
-            else:
-                cancel_requested = services.task_progress(
-                    task_id=self.task_id, progress=progress, current=current, total=total, message=message
-                )
+            cancel_requested = record(
+                progress=progress,
+                current=current,
+                total=total,
+                message=message,
+                # Estimated as often as events are sent, not on every update: cheap whatever the loop.
+                estimate=self._estimator.observe(now, current, total),
+            )
         except outages.DATABASE_LOST:
             if connection.in_atomic_block:
                 raise  # the work's own transaction is lost with the connection: only it can retry

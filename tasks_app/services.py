@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from tasks_app import metrics
 from tasks_app.db import task_statements
+from tasks_app.estimates import NO_ESTIMATE, Estimate
 from tasks_app.models import WORKFLOW_SHAPES, EventType, Task, TaskEvent, TaskFile, TaskStatus
 from tasks_app.realtime import broadcast, messages
 
@@ -211,6 +212,8 @@ def task_start(*, task_id: uuid.UUID, dispatch: int | None = None, holder: str =
             progress=0.0,
             current=None,
             total=None,
+            rate=None,
+            eta_seconds=None,
             message="Started"
             if not attempts
             else f"Started again after its worker stopped (attempt {attempts + 1})",
@@ -290,9 +293,16 @@ def task_resend(*, task_id: uuid.UUID, now: datetime | None = None) -> Task | No
 
 
 def task_progress(
-    *, task_id: uuid.UUID, progress: float, current: int | None, total: int | None, message: str
+    *,
+    task_id: uuid.UUID,
+    progress: float,
+    current: int | None,
+    total: int | None,
+    message: str,
+    estimate: Estimate = NO_ESTIMATE,
 ) -> bool:
-    """Record a progress update of a running task. Returns whether cancellation was asked for."""
+    """Record a progress update of a running task, with the reporter's estimate of its rate and
+    time left. Returns whether cancellation was asked for."""
     task = _record_event(
         task_id=task_id,
         event_type=EventType.PROGRESS,
@@ -301,12 +311,20 @@ def task_progress(
         current=current,
         total=total,
         message=message,
+        rate=estimate.rate,
+        eta_seconds=estimate.eta_seconds,
     )
     return task.cancel_requested
 
 
 def task_progress_in_run(
-    *, run: Task, progress: float, current: int | None, total: int | None, message: str
+    *,
+    run: Task,
+    progress: float,
+    current: int | None,
+    total: int | None,
+    message: str,
+    estimate: Estimate = NO_ESTIMATE,
 ) -> bool:
     """task_progress for the reporter of one run, where `run` is the task as task_start left it.
 
@@ -329,11 +347,14 @@ def task_progress_in_run(
             current=current,
             total=total,
             message=message,
+            rate=estimate.rate,
+            eta_seconds=estimate.eta_seconds,
         ).cancel_requested
     now = timezone.now()
     payload = {
         **_progress_payload_of_run(run, run.attempt, run.started_at),
         "progress": round(progress, 2), "current": current, "total": total, "message": message,
+        "rate": estimate.rate, "eta_seconds": estimate.eta_seconds,
     }  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
@@ -341,6 +362,7 @@ def task_progress_in_run(
             {
                 "id": str(run.id), "attempt": run.attempt, "running": TaskStatus.RUNNING, "now": now,
                 "progress": progress, "current": current, "total": total, "message": message,
+                "rate": estimate.rate, "eta_seconds": estimate.eta_seconds,
                 "type": EventType.PROGRESS, "payload": json.dumps(payload),
             },
         )  # fmt: skip
@@ -373,6 +395,8 @@ def _finish(*, task_id: uuid.UUID, status: TaskStatus, allowed_from: tuple = _AC
         allowed_from=allowed_from,
         status=status,
         finished_at=timezone.now(),
+        rate=None,
+        eta_seconds=None,
         **changes,
     )
     logger.info("Task %s ended %s", task_id, status)

@@ -16,6 +16,8 @@ FIELD_TYPES = {
     "total": (int, type(None)),
     "message": str,
     "seq": int,
+    "rate": (int, float, type(None)),
+    "eta_seconds": (int, float, type(None)),
     "parent_id": (str, type(None)),
 }
 STEP_FIELD_TYPES = {"task_id": str, "kind": str, "status": str, "progress": (int, float)}

@@ -98,3 +98,39 @@ def test_a_cancel_request_stops_the_work_at_the_next_update(running_task, clock)
 
     with pytest.raises(TaskCancelled):
         reporter.update(1, 2)
+
+
+@pytest.mark.parametrize("in_run", [False, True], ids=["through task_progress", "one statement each"])
+def test_each_event_carries_the_rate_and_time_left_once_they_mean_something(running_task, clock, in_run):
+    run = Task.objects.get(pk=running_task.id) if in_run else None
+    reporter = ProgressReporter(running_task.id, events_per_second=10, clock=clock, run=run)
+
+    for row in range(1, 501):
+        reporter.update(row, 1000, f"{row} rows")
+        clock.now += 0.01  # 100 rows a second, for 5 seconds
+
+    events = _progress_events(running_task)
+    early = [event for event in events if event["current"] <= 200]
+    assert {(event["rate"], event["eta_seconds"]) for event in early} == {(None, None)}
+    assert (events[-1]["rate"], events[-1]["eta_seconds"]) == (100.0, pytest.approx(5.0, abs=0.2))
+    stored = Task.objects.get(pk=running_task.id)
+    assert (stored.rate, stored.eta_seconds) == (events[-1]["rate"], events[-1]["eta_seconds"])
+
+
+def test_a_step_without_a_count_has_no_estimate_and_the_end_clears_it(running_task, clock):
+    reporter = ProgressReporter(running_task.id, events_per_second=10, clock=clock)
+    for row in range(1, 400):
+        reporter.update(row, 1000)
+        clock.now += 0.01
+    reporter.step("Writing the summary", until=100)
+    reporter.flush()
+
+    assert (
+        _progress_events(running_task)[-1]["rate"],
+        _progress_events(running_task)[-1]["eta_seconds"],
+    ) == (
+        None,
+        None,
+    )
+    done = services.task_complete(task_id=running_task.id, result=None)
+    assert (done.rate, done.eta_seconds) == (None, None)

@@ -63,7 +63,8 @@ def progress_in_run_sql() -> str:
             SET {quoted(task, "last_seq")} = {quoted(task, "last_seq")} + 1,
                 {quoted(task, "updated_at")} = %(now)s, {quoted(task, "progress")} = %(progress)s,
                 {quoted(task, "current")} = %(current)s, {quoted(task, "total")} = %(total)s,
-                {quoted(task, "message")} = %(message)s
+                {quoted(task, "message")} = %(message)s, {quoted(task, "rate")} = %(rate)s,
+                {quoted(task, "eta_seconds")} = %(eta_seconds)s
             WHERE {quoted(task, "id")} = %(id)s AND {quoted(task, "status")} = %(running)s
                 AND {quoted(task, "attempt")} = %(attempt)s
             RETURNING {quoted(task, "id")} AS id, {quoted(task, "last_seq")} AS seq,

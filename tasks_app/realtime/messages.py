@@ -32,6 +32,8 @@ def task_state(task: Task) -> dict:
         "total": task.total,
         "message": task.message,
         "seq": task.last_seq,
+        "rate": task.rate,
+        "eta_seconds": task.eta_seconds,
         "parent_id": str(task.parent_id) if task.parent_id else None,
         "attempt": task.attempt,
         "created_at": _optional_timestamp(task.created_at),

@@ -1,6 +1,7 @@
 """A person's path through the dashboard, in Debian's Chromium driven by Playwright."""
 
 import json
+import re
 
 import pytest
 
@@ -91,3 +92,23 @@ def test_a_page_whose_session_was_logged_out_elsewhere_offers_to_log_in_again(
 
     page.locator("#login-prompt").wait_for(state="visible", timeout=30_000)
     assert page.locator("#connection").get_attribute("data-state") == "unauthenticated"
+
+
+def test_a_counting_task_shows_how_fast_it_goes_and_about_how_long_is_left(
+    browser_page, daphne_server, celery_worker, live_user
+):
+    page = browser_page
+    log_in_page(page, daphne_server.base_url, live_user)
+    page.select_option("#kind", "ticker")
+    page.fill("input[name=steps]", "60")
+    page.fill("input[name=interval]", "0.25")  # 4 a second, for 15 seconds
+    page.click("#submit")
+    task = page.locator(".task").first
+
+    task.locator(".counts", has_text="left").wait_for(timeout=30_000)
+    counts = task.locator(".counts").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-time-left.png"), full_page=True)
+
+    assert re.fullmatch(r"\d+ / 60 · (3\.\d+|4(\.\d+)?)/s · about \d+ s left", counts), counts
+    task.locator(".status", has_text="completed").wait_for(timeout=60_000)
+    assert task.locator(".counts").inner_text() == "60 / 60"

@@ -1,6 +1,7 @@
 // The admin's task page: its progress bar, status and message follow the task live, over the
 // same stream users' pages use. The page's fields stay as they were loaded; reload for them.
 import { TaskStream } from "./taskpulse-client.js";
+import { estimateText } from "./taskpulse-view.js";
 
 const panel = document.getElementById("live-task");
 const taskId = panel.dataset.taskId;
@@ -11,7 +12,7 @@ function show(message) {
   panel.querySelector("progress").value = message.progress;
   panel.querySelector(".percent").textContent = `${message.progress.toFixed(1)} %`;
   panel.querySelector(".status").textContent = message.status;
-  panel.querySelector(".message").textContent = message.message;
+  panel.querySelector(".message").textContent = [message.message, estimateText(message)].filter(Boolean).join(" · ");
   panel.querySelector(".seq").textContent = `seq ${message.seq}`;
 }
 
