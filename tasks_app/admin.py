@@ -121,15 +121,26 @@ class TaskAdmin(admin.ModelAdmin):
         )
         return text if task.finished_at else f"{text} so far"
 
-    @admin.action(description="Cancel the selected tasks (pending or running)")
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("tasks_app.cancel_task")
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("tasks_app.retry_task")
+
+    def has_fail_permission(self, request) -> bool:
+        return request.user.has_perm("tasks_app.fail_task")
+
+    @admin.action(description="Cancel the selected tasks (pending or running)", permissions=["cancel"])
     def cancel_tasks(self, request, queryset):
         return self._confirmed(request, queryset, "cancel_tasks", _cancel, "Cancelled", "cancelled")
 
-    @admin.action(description="Retry the selected tasks (failed or cancelled) as new tasks")
+    @admin.action(
+        description="Retry the selected tasks (failed or cancelled) as new tasks", permissions=["retry"]
+    )
     def retry_tasks(self, request, queryset):
         return self._confirmed(request, queryset, "retry_tasks", _retry, "Retried", "retried as new tasks")
 
-    @admin.action(description="Mark the selected tasks failed (stuck in running)")
+    @admin.action(description="Mark the selected tasks failed (stuck in running)", permissions=["fail"])
     def mark_tasks_failed(self, request, queryset):
         return self._confirmed(
             request, queryset, "mark_tasks_failed", _mark_failed, "Marked failed", "marked failed"

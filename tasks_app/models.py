@@ -95,6 +95,12 @@ class Task(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["parent", "position"], name="task_unique_position_in_workflow")
         ]
+        # The admin's actions, each its own permission (the Operators group has them).
+        permissions = [
+            ("cancel_task", "Can cancel tasks"),
+            ("retry_task", "Can retry tasks"),
+            ("fail_task", "Can mark tasks failed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"

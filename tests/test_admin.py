@@ -1,5 +1,6 @@
 """The operators' screens: the task list, a task's page, and the actions on tasks."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
@@ -159,3 +160,45 @@ def test_mark_failed_ends_a_stuck_running_task_and_tells_its_clients(operator_cl
     assert stuck.status == TaskStatus.FAILED
     assert "Marked failed by an operator (ops)" in stuck.error
     assert complete.payload["error"] == stuck.error
+
+
+def staff_in(group: str) -> Client:
+    from django.contrib.auth.models import Group
+
+    member = get_user_model().objects.create_user(f"{group.lower()}-member", password="x", is_staff=True)
+    member.groups.add(Group.objects.get(name=group))
+    client = Client()
+    client.force_login(member)
+    return client
+
+
+def test_a_staff_user_in_operators_cancels_a_task_from_the_admin(create_task):
+    task = create_task("ticker", TICKER)
+    operator = staff_in("Operators")
+
+    assert operator.get(CHANGELIST).status_code == 200
+    assert operator.get(f"{CHANGELIST}{task.id}/change/").status_code == 200
+    act(operator, "cancel_tasks", [task], confirmed=True)
+
+    assert Task.objects.get(pk=task.id).status == TaskStatus.CANCELLED
+
+
+def test_a_viewer_sees_tasks_and_their_timeline_but_is_offered_no_action(create_task):
+    task = create_task("ticker", TICKER)
+    viewer = staff_in("Viewers")
+
+    page = viewer.get(CHANGELIST).content.decode()
+    timeline = viewer.get(f"{CHANGELIST}{task.id}/change/").content.decode()
+    act(viewer, "cancel_tasks", [task], confirmed=True)
+
+    assert str(task.id)[:8] in page and "cancel_tasks" not in page
+    assert "Waiting for a worker" in timeline
+    assert Task.objects.get(pk=task.id).status == TaskStatus.PENDING
+
+
+def test_a_staff_user_in_no_group_is_refused_the_control_room(create_task):
+    create_task("ticker", TICKER)
+    client = Client()
+    client.force_login(get_user_model().objects.create_user("bare-staff", password="x", is_staff=True))
+
+    assert client.get(CHANGELIST).status_code == 403
