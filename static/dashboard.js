@@ -4,6 +4,7 @@
 import { formatNumber, renderResult } from "./results.js";
 import { TaskStream } from "./tasks_app/taskpulse-client.js";
 import { estimateText } from "./tasks_app/taskpulse-view.js";
+import { watchForEndings } from "./attention.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const LOG_LIMIT = 500;
@@ -26,6 +27,13 @@ const logEntries = document.getElementById("log-entries");
 const loginPrompt = document.getElementById("login-prompt");
 
 const rows = new Map();  // task_id → {element, state}
+const taskChanged = watchForEndings({
+  toggle: document.getElementById("notify-toggle"),
+  hint: document.getElementById("notify-hint"),
+  states: () => [...rows.values()].map((row) => row.state),
+  nameOf: (state) => [KIND_LABELS[state.kind] || state.kind, title(state)].filter(Boolean).join(" "),
+  focusTask,
+});
 const stream = new TaskStream(clientOptions(new URLSearchParams(window.location.search)));
 
 // For checking a connection by hand: ?transport=sse (or polling) starts on that transport, and
@@ -123,7 +131,17 @@ function addTask(task, { prepend }) {
   rows.set(task.task_id, { element, state: task });
   noTasks.hidden = true;
   render(task.task_id);
+  taskChanged(task, { ended: false });
   if (!TERMINAL.has(task.status)) stream.follow(task.task_id, task.seq);
+}
+
+// Brings a task into view, marked for a moment (a notification about it was clicked).
+function focusTask(taskId) {
+  const row = rows.get(taskId);
+  if (!row) return;
+  row.element.scrollIntoView({ block: "center" });
+  row.element.classList.add("attention");
+  setTimeout(() => row.element.classList.remove("attention"), 3000);
 }
 
 function title(task) {
@@ -151,8 +169,10 @@ function update(taskId, message) {
   // Progress never goes backwards on screen within a run; a new attempt (its worker died) starts over.
   const sameRun = row.state.status === message.status && row.state.attempt === message.attempt;
   const progress = Math.max(sameRun ? row.state.progress : 0, message.progress);
+  const ended = !TERMINAL.has(row.state.status) && TERMINAL.has(message.status);
   row.state = { ...row.state, ...message, progress };
   render(taskId);
+  taskChanged(row.state, { ended });
   if (message.type === "complete" && message.status === "completed" && message.kind === "data_import") {
     addDatasetOption(message.result);
   }

@@ -17,7 +17,13 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
+def browser_page(chromium):
+    return chromium.new_page(viewport={"width": 1100, "height": 900})
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Debian's Chromium, launched for one test; `new_page()` or `new_context(...)` from it."""
     import os
 
     if not CHROMIUM.exists():
@@ -31,6 +37,5 @@ def browser_page(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
-        yield page
+        yield browser
         browser.close()
