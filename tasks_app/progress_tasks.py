@@ -115,11 +115,15 @@ def start_task(owner: "User", celery_task, /, *args, **kwargs) -> Task:
 def checked_params(name: str, args: tuple, kwargs: dict, *, handed: int = 0) -> dict:
     """The params of a task that runs the @progress_task called `name` with these arguments,
     after `handed` arguments a workflow hands it first (an earlier step's result); raises
-    TypeError for a name that is no @progress_task, TaskArgumentsError when the arguments do not
-    fit its function or cannot be sent."""
+    TypeError for a name that is no @progress_task or is a built-in kind, TaskArgumentsError when
+    the arguments do not fit its function or cannot be sent."""
     if name not in _REGISTERED:
         raise TypeError(f"{name!r} is not a @progress_task.")
-    function, _celery_task, _keyword_params = _REGISTERED[name]
+    function, _celery_task, keyword_params = _REGISTERED[name]
+    if keyword_params:
+        raise TypeError(
+            f"{name!r} is a built-in kind: start it with services.task_create, whose form checks it."
+        )
     if DISPATCH_ARGUMENT in kwargs:
         raise TaskArgumentsError(f"{DISPATCH_ARGUMENT} is Taskpulse's own argument; rename yours.")
     try:

@@ -135,6 +135,15 @@ def test_a_task_that_is_not_a_progress_task_is_refused(user):
         start_task(user, fail_stale_tasks)
 
 
+def test_a_built_in_kind_is_refused_since_its_form_checks_its_params(user):
+    from tasks_app.work import registry
+
+    with pytest.raises(TypeError, match="services.task_create"):
+        start_task(user, registry.kind_get("ticker").task, steps=3, interval=0)
+
+    assert Task.objects.count() == 0
+
+
 def test_a_progress_task_started_with_a_plain_delay_is_stored_without_owner_for_staff_only(user, staff_user):
     task_id = str(uuid.uuid4())
 
