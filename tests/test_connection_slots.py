@@ -1,6 +1,8 @@
 """Each user's open connections, counted in Redis across server processes."""
 
 import asyncio
+import os
+import socket
 import time
 
 import pytest
@@ -10,6 +12,9 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from tasks_app.realtime import connection_slots
+
+# How this process's slots are named in Redis: "<host>:<pid>|<connection id>".
+THIS_PROCESS = f"{socket.gethostname()}:{os.getpid()}".encode()
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +102,22 @@ def test_a_slot_whose_lease_ended_is_free_again():
     client.zadd("taskpulse:connections:1", {"dead-a": time.time() - 1, "dead-b": time.time() - 1})
 
     assert take("a") is True
-    assert client.zrange("taskpulse:connections:1", 0, -1) == [b"a"]
+    assert client.zrange("taskpulse:connections:1", 0, -1) == [THIS_PROCESS + b"|a"]
+
+
+def test_the_slots_are_counted_by_server_process_and_transport():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.zadd("taskpulse:connections:7", {"web-2:41|specific.x!y": time.time() + 60})
+    take("specific.a!b", user_id=1)
+    take("sse.0f0f", user_id=2)
+
+    counted = async_to_sync(connection_slots.slots_by_process)()
+
+    assert counted == {
+        THIS_PROCESS.decode(): {"websocket": 1, "sse": 1},
+        "web-2:41": {"websocket": 1, "sse": 0},
+    }
+    assert async_to_sync(connection_slots.slots_by_transport)() == {"websocket": 2, "sse": 1}
 
 
 def test_no_limit_when_it_is_zero(settings):

@@ -1,14 +1,18 @@
 """Each user's open connections (WebSocket and SSE), counted across every server process.
 
-A connection holds a slot: a member of the user's sorted set in Redis, scored with the time its
-lease ends. Open connections renew their lease; a server process that dies without releasing
-its slots frees them when their leases end. One Lua script prunes, counts and adds, so two
-processes cannot both take the last slot.
+A connection holds a slot: a member of the user's sorted set in Redis, "<server process>|<connection
+id>" (so that the monitoring page counts each process's), scored with the time its lease ends.
+Open connections renew their lease; a server process that dies without releasing its slots frees
+them when their leases end. One Lua script prunes, counts and adds, so two processes cannot both
+take the last slot.
 """
 
 import asyncio
 import logging
+import os
+import socket
 import weakref
+from collections import Counter
 from typing import cast
 
 import redis.asyncio as redis
@@ -55,7 +59,7 @@ async def slot_take(*, user_id: int, connection_id: str) -> bool:
     if limit <= 0:
         return True
     try:
-        taken = await _client().eval(_TAKE, 1, _key(user_id), connection_id, limit, lease_seconds())
+        taken = await _client().eval(_TAKE, 1, _key(user_id), _member(connection_id), limit, lease_seconds())
     except redis.RedisError:
         logger.warning("Could not count user %s's connections; letting this one in", user_id, exc_info=True)
         return True
@@ -68,7 +72,7 @@ async def slot_release(*, user_id: int, connection_id: str) -> None:
     if _held.pop(connection_id, None) is None:
         return  # never taken here (no limit, or refused), or released already
     try:
-        await _client().zrem(_key(user_id), connection_id)
+        await _client().zrem(_key(user_id), _member(connection_id))
     except redis.RedisError:
         logger.warning("Could not release a connection slot of user %s; its lease will end", user_id)
 
@@ -87,7 +91,7 @@ async def slots_release_held() -> int:
     try:
         async with _client().pipeline(transaction=False) as pipe:
             for connection_id, user_id in held:
-                pipe.zrem(_key(user_id), connection_id)
+                pipe.zrem(_key(user_id), _member(connection_id))
             await pipe.execute()
     except redis.RedisError:
         logger.warning(
@@ -102,6 +106,11 @@ _KEY_PREFIX = "taskpulse:connections:"
 
 def _key(user_id: int) -> str:
     return f"{_KEY_PREFIX}{user_id}"
+
+
+def _member(connection_id: str) -> str:
+    # "|" is in neither a channel name nor an SSE connection id.
+    return f"{socket.gethostname()}:{os.getpid()}|{connection_id}"
 
 
 def _client() -> redis.Redis:
@@ -136,7 +145,20 @@ async def slots_total() -> int | None:
 
 async def slots_by_transport() -> dict[str, int] | None:
     """Slots held now, as {"websocket": n, "sse": n}. None when Redis cannot be reached."""
-    counts = {"websocket": 0, "sse": 0}
+    counted = await slots_by_process()
+    if counted is None:
+        return None
+    totals = {"websocket": 0, "sse": 0}
+    for by_transport in counted.values():
+        for transport, count in by_transport.items():
+            totals[transport] += count
+    return totals
+
+
+async def slots_by_process() -> dict[str, dict[str, int]] | None:
+    """Slots held now by each server process ("host:pid"), as {"websocket": n, "sse": n}. None
+    when Redis cannot be reached."""
+    counts: Counter[tuple[str, str]] = Counter()
     try:
         client = _client()
         now, _ = await client.time()
@@ -144,8 +166,13 @@ async def slots_by_transport() -> dict[str, int] | None:
             # Without scores, the members alone (redis-py types every reply the same).
             members = cast(list[bytes], await client.zrangebyscore(key, f"({now}", "+inf"))
             for member in members:
-                counts["sse" if member.startswith(SSE_PREFIX.encode()) else "websocket"] += 1
+                process, _bar, connection_id = member.decode().rpartition("|")
+                transport = "sse" if connection_id.startswith(SSE_PREFIX) else "websocket"
+                counts[(process or "unknown", transport)] += 1
     except redis.RedisError:
         logger.warning("Could not count the connected clients", exc_info=True)
         return None
-    return counts
+    processes: dict[str, dict[str, int]] = {}
+    for (process, transport), count in sorted(counts.items()):
+        processes.setdefault(process, {"websocket": 0, "sse": 0})[transport] = count
+    return processes
