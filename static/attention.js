@@ -1,9 +1,18 @@
 // For a person who is not looking at the dashboard: the page title says how far the running
 // tasks are and how many ended unseen, and a desktop notification says when one of them ends.
 // The pure parts are exported for node --test; the page wiring is in watchForEndings().
+import { gettext, interpolate, ngettext } from "./tasks_app/i18n.js";
 
 const STORAGE_KEY = "taskpulse.notify";
-const ENDINGS = { completed: "is done", failed: "failed", cancelled: "was cancelled" };
+
+function endingOf(name, status) {
+  switch (status) {
+    case "completed": return interpolate(gettext("%(name)s is done"), { name });
+    case "failed": return interpolate(gettext("%(name)s failed"), { name });
+    case "cancelled": return interpolate(gettext("%(name)s was cancelled"), { name });
+    default: return `${name} ${status}`;
+  }
+}
 
 // "(42 %) 2 ended · My tasks · Taskpulse": the running tasks' mean progress, then how many
 // ended while the page was hidden, before the page's own title.
@@ -14,14 +23,14 @@ export function pageTitle(base, states, unseen) {
     const mean = running.reduce((sum, state) => sum + (Number(state.progress) || 0), 0) / running.length;
     parts.push(`(${Math.floor(mean)} %)`);
   }
-  if (unseen) parts.push(`${unseen} ended ·`);
+  if (unseen) parts.push(interpolate(ngettext("%(count)s ended ·", "%(count)s ended ·", unseen), { count: unseen }));
   return [...parts, base].join(" ");
 }
 
 // The notification for a task that ended: {title, body}.
 export function notificationOf(state, name) {
   const body = state.status === "failed" && state.error ? state.error : state.message || "";
-  return { title: `${name} ${ENDINGS[state.status] ?? state.status}`, body };
+  return { title: endingOf(name, state.status), body };
 }
 
 // Wires the title, the header's toggle and the notifications to the page. `states()` gives
@@ -32,7 +41,7 @@ export function watchForEndings({ toggle, hint, states, nameOf, focusTask }) {
   const supported = "Notification" in window;
   toggle.checked = supported && localStorage.getItem(STORAGE_KEY) === "on" && Notification.permission === "granted";
   toggle.disabled = !supported;
-  hint.textContent = supported ? "" : "This browser cannot show notifications.";
+  hint.textContent = supported ? "" : gettext("This browser cannot show notifications.");
 
   toggle.addEventListener("change", async () => {
     hint.textContent = "";
@@ -44,7 +53,7 @@ export function watchForEndings({ toggle, hint, states, nameOf, focusTask }) {
     const permission = Notification.permission === "default" ? await Notification.requestPermission() : Notification.permission;
     toggle.checked = permission === "granted";
     localStorage.setItem(STORAGE_KEY, toggle.checked ? "on" : "off");
-    if (!toggle.checked) hint.textContent = "Notifications are blocked for this site in the browser's settings.";
+    if (!toggle.checked) hint.textContent = gettext("Notifications are blocked for this site in the browser's settings.");
   });
 
   document.addEventListener("visibilitychange", () => {

@@ -1,19 +1,15 @@
 // The dashboard page: submit work (with upload progress), list my tasks, show each one live.
-// All connection handling is in taskpulse-client.js; this file only turns its events into DOM.
+// All connection handling is in taskpulse-client.js; this file only turns its events into DOM,
+// in the page's language (tasks_app/i18n.js).
 
-import { formatNumber, renderResult } from "./results.js";
+import { renderResult } from "./results.js";
+import { formatNumber, gettext, interpolate, locale, ngettext } from "./tasks_app/i18n.js";
 import { TaskStream } from "./tasks_app/taskpulse-client.js";
-import { estimateText } from "./tasks_app/taskpulse-view.js";
+import { connectionText, estimateText, statusText } from "./tasks_app/taskpulse-view.js";
 import { watchForEndings } from "./attention.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const LOG_LIMIT = 500;
-const KIND_LABELS = {
-  document: "Document",
-  data_import: "CSV import",
-  batch_report: "Batch report",
-  ticker: "Ticker",
-};
 
 const form = document.getElementById("submit-form");
 const kindSelect = document.getElementById("kind");
@@ -31,7 +27,7 @@ const taskChanged = watchForEndings({
   toggle: document.getElementById("notify-toggle"),
   hint: document.getElementById("notify-hint"),
   states: () => [...rows.values()].map((row) => row.state),
-  nameOf: (state) => [KIND_LABELS[state.kind] || state.kind, title(state)].filter(Boolean).join(" "),
+  nameOf: (state) => [kindLabel(state.kind), title(state)].filter(Boolean).join(" "),
   focusTask,
 });
 const stream = new TaskStream(clientOptions(new URLSearchParams(window.location.search)));
@@ -86,17 +82,18 @@ function submit(event) {
   };
   request.onerror = () => {
     uploadProgress.hidden = true;
-    submitErrors.textContent = "The upload did not reach the server. Check your connection and try again.";
+    submitErrors.textContent = gettext("The upload did not reach the server. Check your connection and try again.");
   };
   request.send(body);
 }
 
 function showSubmitErrors(response, status) {
+  const answered = interpolate(gettext("The server answered %(status)s."), { status });
   if (!response) {
-    submitErrors.textContent = `The server answered ${status}.`;
+    submitErrors.textContent = answered;
     return;
   }
-  const lines = [response.message || `The server answered ${status}.`];
+  const lines = [response.message || answered];
   for (const [field, messages] of Object.entries(response.errors || {})) {
     lines.push(`${field}: ${messages.join(" ")}`);
   }
@@ -123,7 +120,7 @@ function addTask(task, { prepend }) {
   }
   const element = template.content.firstElementChild.cloneNode(true);
   element.dataset.taskId = task.task_id;
-  element.querySelector(".task-kind").textContent = KIND_LABELS[task.kind] || task.kind;
+  element.querySelector(".task-kind").textContent = kindLabel(task.kind);
   element.querySelector(".task-title").textContent = title(task);
   element.querySelector(".cancel").addEventListener("click", () => cancel(task.task_id));
   if (prepend) taskList.prepend(element);
@@ -144,12 +141,23 @@ function focusTask(taskId) {
   setTimeout(() => row.element.classList.remove("attention"), 3000);
 }
 
+// A built-in kind's name as the form's list says it; another task's, as its Celery name.
+function kindLabel(kind) {
+  return kindSelect.querySelector(`option[value="${CSS.escape(kind)}"]`)?.textContent || kind;
+}
+
 function title(task) {
   const params = task.params;
   if (!params) return "";
   if (params.filename) return params.filename;
-  if (task.kind === "batch_report") return `${params.reports} reports by ${params.group_by}`;
-  if (task.kind === "ticker") return `${params.steps} steps`;
+  if (task.kind === "batch_report") {
+    const reports = ngettext("%(reports)s report", "%(reports)s reports", params.reports);
+    const by = params.group_by ? interpolate(gettext("by %(column)s"), { column: params.group_by }) : "";
+    return [interpolate(reports, { reports: formatNumber(params.reports) }), by].filter(Boolean).join(" ");
+  }
+  if (task.kind === "ticker") {
+    return interpolate(ngettext("%(steps)s step", "%(steps)s steps", params.steps), { steps: formatNumber(params.steps) });
+  }
   return "";
 }
 
@@ -181,9 +189,11 @@ function update(taskId, message) {
 function render(taskId) {
   const { element, state } = rows.get(taskId);
   element.dataset.status = state.status;
-  element.querySelector(".status").textContent = state.status;
+  const status = element.querySelector(".status");
+  status.dataset.status = state.status;
+  status.textContent = statusText(state.status);
   element.querySelector(".fill").style.width = `${state.progress}%`;
-  element.querySelector(".percent").textContent = `${state.progress.toFixed(1)} %`;
+  element.querySelector(".percent").textContent = percentText(state.progress);
   element.querySelector(".counts").textContent = [
     state.total ? `${formatNumber(state.current ?? 0)} / ${formatNumber(state.total)}` : "",
     estimateText(state),
@@ -214,14 +224,15 @@ async function cancel(taskId) {
   });
   if (!response.ok && response.status !== 409) {
     const row = rows.get(taskId);
-    row.element.querySelector(".message").textContent = "Could not cancel; try again.";
+    row.element.querySelector(".message").textContent = gettext("Could not cancel; try again.");
   }
 }
 
 function addDatasetOption(result) {
   const select = document.getElementById("dataset");
   if (!result || select.querySelector(`option[value="${result.dataset_id}"]`)) return;
-  const option = new Option(`${result.dataset_name} (${result.rows_imported} rows)`, result.dataset_id);
+  const label = ngettext("%(name)s (%(rows)s row)", "%(name)s (%(rows)s rows)", result.rows_imported);
+  const option = new Option(interpolate(label, { name: result.dataset_name, rows: result.rows_imported }), result.dataset_id);
   select.append(option);
 }
 
@@ -230,24 +241,29 @@ function addDatasetOption(result) {
 function showConnection({ state, transport }) {
   connectionBadge.dataset.state = state;
   connectionBadge.dataset.transport = transport;
-  const via = transport === "websocket" ? "" : ` (${transport === "sse" ? "Server-Sent Events" : "polling"})`;
-  connectionBadge.textContent = state === "unauthenticated" ? "logged out" : `${state}${via}`;
+  const via = { sse: gettext("(Server-Sent Events)"), polling: gettext("(polling)") }[transport];
+  connectionBadge.textContent = [connectionText(state), state === "unauthenticated" ? "" : via].filter(Boolean).join(" ");
   loginPrompt.hidden = state !== "unauthenticated";
 }
 
 function log(message) {
   const entry = document.createElement("li");
-  entry.textContent = `${new Date().toLocaleTimeString()} ${JSON.stringify(message)}`;
+  entry.textContent = `${new Date().toLocaleTimeString(locale())} ${JSON.stringify(message)}`;
   logEntries.append(entry);
   while (logEntries.children.length > LOG_LIMIT) logEntries.firstElementChild.remove();
 }
 
 // ---- formatting ----------------------------------------------------------------------
 
+function percentText(progress) {
+  return `${formatNumber(progress, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} %`;
+}
+
 function formatDuration(seconds) {
   const whole = Math.max(0, Math.floor(seconds));
   const minutes = Math.floor(whole / 60);
-  return minutes ? `${minutes} min ${whole % 60} s` : `${whole} s`;
+  if (!minutes) return interpolate(gettext("%(seconds)s s"), { seconds: whole });
+  return interpolate(gettext("%(minutes)s min %(seconds)s s"), { minutes, seconds: whole % 60 });
 }
 
 kindSelect.addEventListener("change", showKindFields);

@@ -1,46 +1,61 @@
 // How a finished task's outcome is shown: the result of each kind, or the error. DOM only.
+import { formatNumber, gettext, interpolate, ngettext } from "./tasks_app/i18n.js";
 
 export function renderResult(container, state) {
   container.replaceChildren();
   if (state.status === "failed") {
-    container.append(paragraph(state.error || "The task failed.", "error"));
+    container.append(paragraph(state.error || gettext("The task failed."), "error"));
     return;
   }
   if (state.status === "cancelled") {
-    container.append(paragraph("Cancelled.", "hint"));
+    container.append(paragraph(gettext("Cancelled."), "hint"));
     return;
   }
   const result = state.result || {};
   const renderers = { document: documentResult, data_import: importResult, batch_report: reportResult };
   const renderer = renderers[state.kind];
   if (renderer) container.append(...renderer(result));
-  else container.append(paragraph(`Finished: ${JSON.stringify(result)}`, "hint"));
+  else container.append(paragraph(interpolate(gettext("Finished: %(result)s"), { result: JSON.stringify(result) }), "hint"));
 }
 
 function documentResult(result) {
   const facts = paragraph(
-    `${formatNumber(result.words)} words · ${formatNumber(result.sentences)} sentences · ` +
-      `${formatNumber(result.paragraphs)} paragraphs · reading time ${result.reading_time}`,
+    interpolate(gettext("%(words)s words · %(sentences)s sentences · %(paragraphs)s paragraphs · reading time %(time)s"), {
+      words: formatNumber(result.words),
+      sentences: formatNumber(result.sentences),
+      paragraphs: formatNumber(result.paragraphs),
+      time: result.reading_time,
+    }),
   );
-  const terms = table(["Most frequent term", "Count"], (result.top_terms || []).map((t) => [t.term, formatNumber(t.count)]));
+  const terms = table(
+    [gettext("Most frequent term"), gettext("Count")],
+    (result.top_terms || []).map((t) => [t.term, formatNumber(t.count)]),
+  );
   return [facts, terms];
 }
 
 function importResult(result) {
   const summary = paragraph(
-    `Imported ${formatNumber(result.rows_imported)} of ${formatNumber(result.rows_total)} rows into “${result.dataset_name}”; ` +
-      `${formatNumber(result.rows_rejected)} rejected.`,
+    interpolate(gettext("Imported %(imported)s of %(total)s rows into “%(name)s”; %(rejected)s rejected."), {
+      imported: formatNumber(result.rows_imported),
+      total: formatNumber(result.rows_total),
+      name: result.dataset_name,
+      rejected: formatNumber(result.rows_rejected),
+    }),
   );
   if (!result.rejected?.length) return [summary];
-  const shown = result.rejected.length < result.rows_rejected ? ` (first ${result.rejected.length})` : "";
-  return [summary, table([`Rejected line${shown}`, "Reason"], result.rejected.map((r) => [r.line, r.reason]))];
+  const heading = result.rejected.length < result.rows_rejected
+    ? interpolate(gettext("Rejected line (first %(count)s)"), { count: result.rejected.length })
+    : gettext("Rejected line");
+  return [summary, table([heading, gettext("Reason")], result.rejected.map((r) => [r.line, r.reason]))];
 }
 
 function reportResult(result) {
   const list = document.createElement("ul");
   for (const report of result.reports || []) {
     const item = document.createElement("li");
-    item.append(`${report.group} (${formatNumber(report.rows)} rows): `);
+    const rows = ngettext("%(group)s (%(rows)s row): ", "%(group)s (%(rows)s rows): ", report.rows);
+    item.append(interpolate(rows, { group: report.group, rows: formatNumber(report.rows) }));
     for (const file of report.files) {
       const link = document.createElement("a");
       link.href = file.url;
@@ -49,7 +64,9 @@ function reportResult(result) {
     }
     list.append(item);
   }
-  return [paragraph(`${(result.reports || []).length} reports over ${result.dataset}, by ${result.group_by}:`), list];
+  const count = (result.reports || []).length;
+  const heading = ngettext("%(count)s report over %(dataset)s, by %(column)s:", "%(count)s reports over %(dataset)s, by %(column)s:", count);
+  return [paragraph(interpolate(heading, { count, dataset: result.dataset, column: result.group_by })), list];
 }
 
 function paragraph(text, className = "") {
@@ -69,9 +86,5 @@ function table(headings, rowsOfCells) {
     for (const cell of cells) row.insertCell().textContent = cell;
   }
   return element;
-}
-
-export function formatNumber(value) {
-  return typeof value === "number" ? value.toLocaleString("en-US") : String(value ?? "");
 }
 

@@ -7,6 +7,8 @@ from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from tasks_app import services
 from tasks_app.access import api_tokens
@@ -28,15 +30,15 @@ class TaskEventInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="status")
+    @admin.display(description=gettext_lazy("status"))
     def status(self, event: TaskEvent) -> str:
         return event.payload.get("status", "")
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress(self, event: TaskEvent) -> str:
         return f"{event.payload.get('progress', 0):.1f}%"
 
-    @admin.display(description="message")
+    @admin.display(description=gettext_lazy("message"))
     def message(self, event: TaskEvent) -> str:
         return event.payload.get("error") or event.payload.get("message", "")
 
@@ -63,7 +65,8 @@ class WorkflowStepInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
     ordering = ("position",)
-    verbose_name = "step"
+    verbose_name = gettext_lazy("step")
+    verbose_name_plural = gettext_lazy("steps")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -96,11 +99,11 @@ class TaskAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.display(description="task", ordering="id")
+    @admin.display(description=gettext_lazy("task"), ordering="id")
     def short_id(self, task: Task) -> str:
         return str(task.id)[:8]
 
-    @admin.display(description="progress", ordering="progress")
+    @admin.display(description=gettext_lazy("progress"), ordering="progress")
     def progress_bar(self, task: Task) -> str:
         return format_html(
             '<progress value="{}" max="100" title="{}"></progress> {}%',
@@ -109,17 +112,16 @@ class TaskAdmin(admin.ModelAdmin):
             f"{task.progress:.0f}",
         )
 
-    @admin.display(description="duration")
+    @admin.display(description=gettext_lazy("duration"))
     def duration(self, task: Task) -> str:
         if task.started_at is None:
             return "-"
         seconds = int(((task.finished_at or timezone.now()) - task.started_at).total_seconds())
-        text = (
-            f"{seconds // 3600}h {seconds // 60 % 60:02d}m"
-            if seconds >= 3600
-            else f"{seconds // 60}m {seconds % 60:02d}s"
-        )
-        return text if task.finished_at else f"{text} so far"
+        if seconds >= 3600:
+            text = _("%(hours)sh %(minutes)02dm") % {"hours": seconds // 3600, "minutes": seconds // 60 % 60}
+        else:
+            text = _("%(minutes)sm %(seconds)02ds") % {"minutes": seconds // 60, "seconds": seconds % 60}
+        return text if task.finished_at else _("%(duration)s so far") % {"duration": text}
 
     def has_cancel_permission(self, request) -> bool:
         return request.user.has_perm("tasks_app.cancel_task")
@@ -130,23 +132,47 @@ class TaskAdmin(admin.ModelAdmin):
     def has_fail_permission(self, request) -> bool:
         return request.user.has_perm("tasks_app.fail_task")
 
-    @admin.action(description="Cancel the selected tasks (pending or running)", permissions=["cancel"])
-    def cancel_tasks(self, request, queryset):
-        return self._confirmed(request, queryset, "cancel_tasks", _cancel, "Cancelled", "cancelled")
-
     @admin.action(
-        description="Retry the selected tasks (failed or cancelled) as new tasks", permissions=["retry"]
+        description=gettext_lazy("Cancel the selected tasks (pending or running)"), permissions=["cancel"]
     )
-    def retry_tasks(self, request, queryset):
-        return self._confirmed(request, queryset, "retry_tasks", _retry, "Retried", "retried as new tasks")
-
-    @admin.action(description="Mark the selected tasks failed (stuck in running)", permissions=["fail"])
-    def mark_tasks_failed(self, request, queryset):
+    def cancel_tasks(self, request, queryset):
         return self._confirmed(
-            request, queryset, "mark_tasks_failed", _mark_failed, "Marked failed", "marked failed"
+            request,
+            queryset,
+            "cancel_tasks",
+            _cancel,
+            question=_("Are you sure? The selected tasks will be cancelled."),
+            done=lambda n: ngettext("Cancelled %(count)d task.", "Cancelled %(count)d tasks.", n),
         )
 
-    def _confirmed(self, request, queryset, action: str, change, done: str, what: str):
+    @admin.action(
+        description=gettext_lazy("Retry the selected tasks (failed or cancelled) as new tasks"),
+        permissions=["retry"],
+    )
+    def retry_tasks(self, request, queryset):
+        return self._confirmed(
+            request,
+            queryset,
+            "retry_tasks",
+            _retry,
+            question=_("Are you sure? The selected tasks will be retried as new tasks."),
+            done=lambda n: ngettext("Retried %(count)d task.", "Retried %(count)d tasks.", n),
+        )
+
+    @admin.action(
+        description=gettext_lazy("Mark the selected tasks failed (stuck in running)"), permissions=["fail"]
+    )
+    def mark_tasks_failed(self, request, queryset):
+        return self._confirmed(
+            request,
+            queryset,
+            "mark_tasks_failed",
+            _mark_failed,
+            question=_("Are you sure? The selected tasks will be marked failed."),
+            done=lambda n: ngettext("Marked %(count)d task failed.", "Marked %(count)d tasks failed.", n),
+        )
+
+    def _confirmed(self, request, queryset, action: str, change, *, question: str, done):
         """Ask first; on confirmation, change each task and say how many changed."""
         if request.POST.get("confirmed") != "yes":
             return TemplateResponse(
@@ -154,7 +180,7 @@ class TaskAdmin(admin.ModelAdmin):
                 "admin/tasks_app/task/confirm_action.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": f"Are you sure? The selected tasks will be {what}.",
+                    "title": question,
                     "tasks": queryset.select_related("owner"),
                     "action": action,
                     "opts": self.model._meta,
@@ -168,11 +194,18 @@ class TaskAdmin(admin.ModelAdmin):
                 changed += 1
             except (services.TaskStateConflict, services.TaskNotCancellable):
                 skipped += 1
-        message = f"{done} {changed} task(s)."
+        message = done(changed) % {"count": changed}
         if skipped:
-            message += f" {skipped} were skipped: their status does not allow it."
+            message += " " + ngettext(
+                "%(count)d was skipped: its status does not allow it.",
+                "%(count)d were skipped: their status does not allow it.",
+                skipped,
+            ) % {"count": skipped}
         self.message_user(request, message, level=messages.SUCCESS if changed else messages.WARNING)
         return None
+
+
+# Each change is written in the language of the task's owner (services.in_language_of).
 
 
 def _cancel(task_id, operator) -> None:
@@ -186,11 +219,9 @@ def _retry(task_id, operator) -> None:
 
 
 def _mark_failed(task_id, operator) -> None:
-    services.task_fail(
-        task_id=task_id,
-        error=f"Marked failed by an operator ({operator.get_username()}).",
-        allowed_from=(TaskStatus.RUNNING,),
-    )
+    with services.in_language_of(task_id):
+        error = _("Marked failed by an operator (%(operator)s).") % {"operator": operator.get_username()}
+    services.task_fail(task_id=task_id, error=error, allowed_from=(TaskStatus.RUNNING,))
     logger.info("Operator %s marked task %s failed", operator.get_username(), task_id)
 
 
@@ -226,16 +257,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
         obj.pk = record.pk
         self.message_user(
             request,
-            f"Copy this token now; it is not shown again: {token}",
+            _("Copy this token now; it is not shown again: %(token)s") % {"token": token},
             level=messages.WARNING,
         )
 
-    @admin.action(description="Revoke the selected tokens")
+    @admin.action(description=gettext_lazy("Revoke the selected tokens"))
     def revoke(self, request, queryset) -> None:
         revoked = sum(
             api_tokens.api_token_revoke(token_id=pk) for pk in queryset.values_list("pk", flat=True)
         )
-        self.message_user(request, f"Revoked {revoked} token(s).", level=messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", revoked) % {"count": revoked},
+            level=messages.SUCCESS,
+        )
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tasks_app import selectors, services
@@ -27,11 +28,11 @@ def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
 
 
 def _not_authenticated() -> JsonResponse:
-    return _error(401, "not_authenticated", "Log in, or send an API token.")
+    return _error(401, "not_authenticated", _("Log in, or send an API token."))
 
 
 def _not_found() -> JsonResponse:
-    return _error(404, "not_found", "No such task.")
+    return _error(404, "not_found", _("No such task."))
 
 
 def _resource(request: HttpRequest, task: Task) -> dict:
@@ -74,7 +75,7 @@ def _task_create(request: AuthenticatedRequest) -> JsonResponse:
         )
     except InvalidTaskInput as exc:
         return _error(
-            400, "invalid_input", "The task was not created; see the field errors.", errors=exc.errors
+            400, "invalid_input", _("The task was not created; see the field errors."), errors=exc.errors
         )
     return JsonResponse(_resource(request, task), status=201)
 
@@ -85,9 +86,9 @@ def _submitted_kind_and_params(request: HttpRequest) -> tuple[str, dict]:
         try:
             body = json.loads(request.body or b"null")
         except ValueError:
-            raise ValueError("The body is not valid JSON.") from None
+            raise ValueError(_("The body is not valid JSON.")) from None
         if not isinstance(body, dict):
-            raise ValueError('Send a JSON object: {"kind": ..., "params": {...}}.')
+            raise ValueError(_('Send a JSON object: {"kind": ..., "params": {...}}.'))
         return str(body.get("kind", "")), body.get("params", {})
     params = {key: request.POST[key] for key in request.POST if key not in _FORM_FIELDS_NOT_PARAMS}
     return request.POST.get("kind", ""), params
@@ -154,5 +155,9 @@ def task_cancel(request: HttpRequest, task: Task) -> JsonResponse:
     try:
         task = services.task_cancel(task_id=task.id)
     except services.TaskNotCancellable:
-        return _error(409, "already_ended", f"The task already ended {task.status}.")
+        return _error(
+            409,
+            "already_ended",
+            _("The task already ended (%(status)s).") % {"status": task.get_status_display()},
+        )
     return JsonResponse(_resource(request, task), status=202)

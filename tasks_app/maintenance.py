@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from tasks_app import broker_queue, services
 from tasks_app.models import (
@@ -24,8 +26,9 @@ from tasks_app.models import (
 
 logger = logging.getLogger(__name__)
 
-RUNNING_STALE_REASON = "The worker running this task stopped responding, and the task was ended."
-PENDING_LOST_REASON = (
+# Lazy: written in each task's language (services.task_fail).
+RUNNING_STALE_REASON = _("The worker running this task stopped responding, and the task was ended.")
+PENDING_LOST_REASON = _(
     "The task's message was lost by the queue before a worker took it, and the task was ended."
 )
 
@@ -34,7 +37,7 @@ PENDING_LOST_REASON = (
 class StaleTask:
     task_id: uuid.UUID
     status: str
-    reason: str
+    reason: "str | Promise"
 
 
 def tasks_fail_stale(

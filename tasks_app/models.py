@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 KIND_MAX_LENGTH = 200
 
@@ -10,11 +11,11 @@ WORKFLOW_SHAPES = ("group", "chain", "chord")
 
 
 class TaskStatus(models.TextChoices):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 TERMINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
@@ -36,53 +37,70 @@ class Task(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # None for a @progress_task started without start_task (progress_tasks.py): staff only see it.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks", null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        null=True,
+        blank=True,
+        verbose_name=_("owner"),
     )
     # A built-in kind's name, or the name of the Celery task a @progress_task is.
-    kind = models.CharField(max_length=KIND_MAX_LENGTH)
-    params = models.JSONField(default=dict, blank=True)
-    input_file = models.FileField(upload_to=_input_path, blank=True, max_length=300)
-    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
-    progress = models.FloatField(default=0.0)
-    current = models.BigIntegerField(null=True, blank=True)
-    total = models.BigIntegerField(null=True, blank=True)
-    message = models.TextField(blank=True, default="")
+    kind = models.CharField(_("kind"), max_length=KIND_MAX_LENGTH)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    input_file = models.FileField(_("input file"), upload_to=_input_path, blank=True, max_length=300)
+    status = models.CharField(
+        _("status"), max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING
+    )
+    progress = models.FloatField(_("progress"), default=0.0)
+    current = models.BigIntegerField(_("current"), null=True, blank=True)
+    total = models.BigIntegerField(_("total"), null=True, blank=True)
+    message = models.TextField(_("message"), blank=True, default="")
+    # The language of the person who started it (the request's, chosen by LocaleMiddleware): the
+    # task's messages and errors are written in it, whichever process writes them.
+    language = models.CharField(_("language"), max_length=15, blank=True, default="")
     # Counted per second, and seconds left, as the reporter estimates them (estimates.py); None
     # until they mean something, when the task does not count, and once it ended.
-    rate = models.FloatField(null=True, blank=True)
-    eta_seconds = models.FloatField(null=True, blank=True)
-    result = models.JSONField(null=True, blank=True)
-    error = models.TextField(null=True, blank=True)  # noqa: DJ001 (the protocol sends null for "no error")
-    cancel_requested = models.BooleanField(default=False)
-    attempt = models.PositiveSmallIntegerField(default=0)
+    rate = models.FloatField(_("rate"), null=True, blank=True)
+    eta_seconds = models.FloatField(_("seconds left"), null=True, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("error"), null=True, blank=True)  # noqa: DJ001 (the protocol sends null for "no error")
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=0)
     # Each message that asks a worker to run the task carries the dispatch it was sent as; one sent
     # again after its worker was lost makes earlier ones stale (services.task_resend). 0: not sent
     # yet, a workflow's step that waits for earlier ones.
-    dispatch = models.PositiveSmallIntegerField(default=1)
+    dispatch = models.PositiveSmallIntegerField(_("dispatch"), default=1)
     # Renewed by the worker running the task (worker/lease.py); past it, the worker is lost.
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
     # "host:pid" of the worker process running the current attempt.
-    lease_holder = models.CharField(max_length=300, blank=True, default="")
-    last_seq = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    lease_holder = models.CharField(_("lease holder"), max_length=300, blank=True, default="")
+    last_seq = models.PositiveIntegerField(_("last seq"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     retry_of = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="retries",
-        help_text="The failed or cancelled task this one retries.",
+        verbose_name=_("retry of"),
+        help_text=_("The failed or cancelled task this one retries."),
     )
     # A workflow's step: its workflow, its place there (from 0), and its share of the workflow's
     # progress relative to its siblings'.
     parent = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children", editable=False
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+        editable=False,
+        verbose_name=_("workflow"),
     )
-    position = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
-    weight = models.FloatField(default=1.0, editable=False)
+    position = models.PositiveSmallIntegerField(_("position"), null=True, blank=True, editable=False)
+    weight = models.FloatField(_("weight"), default=1.0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -97,10 +115,12 @@ class Task(models.Model):
         ]
         # The admin's actions, each its own permission (the Operators group has them).
         permissions = [
-            ("cancel_task", "Can cancel tasks"),
-            ("retry_task", "Can retry tasks"),
-            ("fail_task", "Can mark tasks failed"),
+            ("cancel_task", _("Can cancel tasks")),
+            ("retry_task", _("Can retry tasks")),
+            ("fail_task", _("Can mark tasks failed")),
         ]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"
@@ -117,15 +137,21 @@ class Task(models.Model):
 class TaskEvent(models.Model):
     """One persisted change of a task. `seq` is the resume position a client reconnects with."""
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="events")
-    seq = models.PositiveIntegerField()
-    type = models.CharField(max_length=16, choices=EventType.choices)
-    payload = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="events", verbose_name=_("task"))
+    seq = models.PositiveIntegerField(
+        _("seq"),
+    )
+    type = models.CharField(_("type"), max_length=16, choices=EventType.choices)
+    payload = models.JSONField(
+        _("payload"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["task", "seq"]
         constraints = [models.UniqueConstraint(fields=["task", "seq"], name="taskevent_unique_seq_per_task")]
+        verbose_name = _("task event")
+        verbose_name_plural = _("task events")
 
     def __str__(self) -> str:
         return f"{self.task_id} #{self.seq} {self.type}"
@@ -134,46 +160,66 @@ class TaskEvent(models.Model):
 class TaskFile(models.Model):
     """A file a task produced (a report), downloadable by the task's owner only."""
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="files")
-    name = models.CharField(max_length=200)
-    file = models.FileField(max_length=300)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveBigIntegerField()
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="files", verbose_name=_("task"))
+    name = models.CharField(_("name"), max_length=200)
+    file = models.FileField(_("file"), max_length=300)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(
+        _("size"),
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["task", "name"], name="taskfile_unique_name_per_task")]
+        verbose_name = _("task file")
+        verbose_name_plural = _("task files")
 
     def __str__(self) -> str:
         return self.name
 
 
 class DatasetStatus(models.TextChoices):
-    IMPORTING = "importing"
-    READY = "ready"
+    IMPORTING = "importing", _("Importing")
+    READY = "ready", _("Ready")
 
 
 class Dataset(models.Model):
     """Rows imported from a CSV file. Only `ready` datasets are visible to reports."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets")
-    task = models.OneToOneField(Task, on_delete=models.SET_NULL, null=True, related_name="dataset")
-    name = models.CharField(max_length=200)
-    columns = models.JSONField()
-    status = models.CharField(max_length=16, choices=DatasetStatus.choices, default=DatasetStatus.IMPORTING)
-    row_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets", verbose_name=_("owner")
+    )
+    task = models.OneToOneField(
+        Task, on_delete=models.SET_NULL, null=True, related_name="dataset", verbose_name=_("task")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    columns = models.JSONField(
+        _("columns"),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=DatasetStatus.choices, default=DatasetStatus.IMPORTING
+    )
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("dataset")
+        verbose_name_plural = _("datasets")
 
     def __str__(self) -> str:
         return self.name
 
 
 class DatasetRow(models.Model):
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="rows")
-    line = models.PositiveIntegerField()
-    values = models.JSONField()
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="rows", verbose_name=_("dataset")
+    )
+    line = models.PositiveIntegerField(
+        _("line"),
+    )
+    values = models.JSONField(
+        _("values"),
+    )
 
     class Meta:
         ordering = ["dataset", "line"]
@@ -187,17 +233,24 @@ class ApiToken(models.Model):
     """A secret for scripts and services. Only its SHA-256 digest is stored: the token itself is
     shown once, at creation. Tokens are random (256 bits), so a fast unsalted hash is enough."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, help_text="What the token is for, to tell tokens apart.")
-    prefix = models.CharField(max_length=16, editable=False, help_text="The token's first characters.")
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("What the token is for, to tell tokens apart.")
+    )
+    prefix = models.CharField(
+        _("prefix"), max_length=16, editable=False, help_text=_("The token's first characters.")
+    )
+    digest = models.CharField(_("digest"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "API token"
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name})"

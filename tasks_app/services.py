@@ -14,7 +14,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 
 from tasks_app import metrics
 from tasks_app.db import task_statements
@@ -28,6 +30,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _ACTIVE = (TaskStatus.PENDING, TaskStatus.RUNNING)
+
+
+def in_language_of(task_id: uuid.UUID) -> translation.override:
+    """What Taskpulse writes about a task (its messages, its errors) is in the language of the
+    person who started it, whoever's request or process writes it: an operator's action, a sweep.
+    The worker runs a task in its language already (worker/running.py)."""
+    language = Task.objects.filter(pk=task_id).values_list("language", flat=True).first()
+    return translation.override(language or settings.LANGUAGE_CODE)
 
 
 class TaskNotCancellable(Exception):
@@ -105,7 +115,7 @@ def task_adopt(*, task_id: uuid.UUID, name: str, params: dict) -> None:
     """Store a @progress_task that was started without a task of its own (a plain `.delay()`,
     beat): it has no owner, so only staff see it. Nothing happens if it is stored already."""
     with transaction.atomic():
-        defaults = {"owner": None, "kind": name, "params": params, "message": "Waiting for a worker"}
+        defaults = {"owner": None, "kind": name, "params": params, "message": _("Waiting for a worker")}
         _task, created = Task.objects.get_or_create(pk=task_id, defaults=defaults)
         if created:
             _record_event(task_id=task_id, event_type=EventType.PROGRESS, allowed_from=_ACTIVE)
@@ -118,6 +128,12 @@ def task_retry(*, task_id: uuid.UUID) -> Task:
     Raises TaskStateConflict when the task did not end failed or cancelled.
     """
     original = Task.objects.select_related("owner").get(pk=task_id)
+    with translation.override(original.language or settings.LANGUAGE_CODE):
+        return _task_retry(original)
+
+
+def _task_retry(original: Task) -> Task:
+    task_id = original.id
     if original.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
         raise TaskStateConflict(
             f"task {task_id} is {original.status}; only failed or cancelled tasks are retried"
@@ -143,10 +159,20 @@ def task_retry(*, task_id: uuid.UUID) -> Task:
     return task
 
 
+def _language_now() -> str:
+    """The language of the request (or process) that starts a task: LocaleMiddleware's choice."""
+    return translation.get_language() or ""
+
+
 def _task_store(*, owner: "User | None", kind: str, params: dict, upload=None, retry_of=None) -> Task:
     with transaction.atomic():
         task = Task.objects.create(
-            owner=owner, kind=kind, params=params, retry_of=retry_of, message="Waiting for a worker"
+            owner=owner,
+            kind=kind,
+            params=params,
+            retry_of=retry_of,
+            language=_language_now(),
+            message=_("Waiting for a worker"),
         )
         if upload is not None:
             task.input_file.save(upload.name, upload, save=True)
@@ -193,7 +219,17 @@ def task_start(*, task_id: uuid.UUID, dispatch: int | None = None, holder: str =
     the worker process ("host:pid") that takes the lease. The caller checks first that no live
     process holds it (worker/lease.py): a message comes back too after a broker blip.
     """
-    attempts = Task.objects.filter(pk=task_id).values_list("attempt", flat=True).first()
+    attempts, language = Task.objects.filter(pk=task_id).values_list("attempt", "language").first() or (
+        None,
+        "",
+    )
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return _task_start(task_id, attempts, dispatch=dispatch, holder=holder)
+
+
+def _task_start(
+    task_id: uuid.UUID, attempts: int | None, *, dispatch: int | None, holder: str
+) -> Task | None:
     if attempts is not None and attempts >= settings.TASKPULSE_TASK_MAX_ATTEMPTS:
         _give_up(task_id, attempts)
         return None
@@ -214,9 +250,10 @@ def task_start(*, task_id: uuid.UUID, dispatch: int | None = None, holder: str =
             total=None,
             rate=None,
             eta_seconds=None,
-            message="Started"
+            message=_("Started")
             if not attempts
-            else f"Started again after its worker stopped (attempt {attempts + 1})",
+            else _("Started again after its worker stopped (attempt %(attempt)s)")
+            % {"attempt": attempts + 1},
         )
     except TaskStateConflict:
         logger.info(
@@ -236,8 +273,9 @@ def _give_up(task_id: uuid.UUID, attempts: int) -> None:
         _finish(
             task_id=task_id,
             status=TaskStatus.FAILED,
-            error=f"The worker running this task stopped {attempts} times; it was not tried again.",
-            message="Failed",
+            error=_("The worker running this task stopped %(attempts)s times; it was not tried again.")
+            % {"attempts": attempts},
+            message=_("Failed"),
         )
     except TaskStateConflict:
         logger.info("Task %s had already ended", task_id)
@@ -266,7 +304,7 @@ def task_resend(*, task_id: uuid.UUID, now: datetime | None = None) -> Task | No
     after another TASKPULSE_STALE_TASK_SECONDS without a worker.
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    with in_language_of(task_id), transaction.atomic():
         lost = (
             Task.objects.select_for_update()
             .filter(pk=task_id, status=TaskStatus.RUNNING, lease_expires_at__lt=now)
@@ -285,7 +323,8 @@ def task_resend(*, task_id: uuid.UUID, now: datetime | None = None) -> Task | No
             increment=("dispatch",),
             lease_expires_at=now + timedelta(seconds=settings.TASKPULSE_STALE_TASK_SECONDS),
             lease_holder="",  # no process holds it: the queue does
-            message=f"Its worker stopped responding; waiting for another (attempt {lost + 1})",
+            message=_("Its worker stopped responding; waiting for another (attempt %(attempt)s)")
+            % {"attempt": lost + 1},
         )
         transaction.on_commit(lambda: _enqueue(task))
     logger.warning("Task %s lost its worker; sent again as dispatch %d", task_id, task.dispatch)
@@ -407,28 +446,32 @@ def _finish(*, task_id: uuid.UUID, status: TaskStatus, allowed_from: tuple = _AC
     return task
 
 
-def task_complete(*, task_id: uuid.UUID, result, message: str = "Done") -> Task:
+def task_complete(*, task_id: uuid.UUID, result, message: str | None = None) -> Task:
     """The work finished: the task ends `completed` with its result."""
     return _finish(
-        task_id=task_id, status=TaskStatus.COMPLETED, progress=100.0, result=result, message=message
+        task_id=task_id,
+        status=TaskStatus.COMPLETED,
+        progress=100.0,
+        result=result,
+        message=_("Done") if message is None else message,
     )
 
 
-def task_fail(*, task_id: uuid.UUID, error: str, allowed_from: tuple = _ACTIVE) -> Task:
+def task_fail(*, task_id: uuid.UUID, error: "str | Promise", allowed_from: tuple = _ACTIVE) -> Task:
     """The task ends `failed` with `error`: its work raised, ran out of time or lost its worker,
     or an operator ended it. Raises TaskStateConflict when it is not (or no longer) in
     `allowed_from`. A task that never started is also revoked, so that no worker runs it; a
     workflow's steps that have not ended are cancelled."""
-    with transaction.atomic():
+    with in_language_of(task_id), transaction.atomic():
         task = _finish(
             task_id=task_id,
             status=TaskStatus.FAILED,
-            error=error,
-            message="Failed",
+            error=str(error),  # a lazy translation is written in the task's language
+            message=_("Failed"),
             allowed_from=allowed_from,
         )
         if task.is_workflow:
-            _workflow_stop(task.id, message="Cancelled: its workflow was ended")
+            _workflow_stop(task.id, message=_("Cancelled: its workflow was ended"))
         elif task.started_at is None:
             transaction.on_commit(lambda: _revoke(task_id))
     return task
@@ -441,15 +484,20 @@ def task_cancel(*, task_id: uuid.UUID, stopped: bool = False) -> Task:
 
     Raises TaskNotCancellable when the task already ended.
     """
+    with in_language_of(task_id):
+        return _task_cancel(task_id, stopped=stopped)
+
+
+def _task_cancel(task_id: uuid.UUID, *, stopped: bool) -> Task:
     if stopped:
-        return _finish(task_id=task_id, status=TaskStatus.CANCELLED, message="Cancelled")
+        return _finish(task_id=task_id, status=TaskStatus.CANCELLED, message=_("Cancelled"))
     if Task.objects.filter(pk=task_id, kind__in=WORKFLOW_SHAPES).exists():
         return _workflow_cancel(task_id)
     try:
         task = _finish(
             task_id=task_id,
             status=TaskStatus.CANCELLED,
-            message="Cancelled before it started",
+            message=_("Cancelled before it started"),
             allowed_from=(TaskStatus.PENDING,),
         )
     except TaskStateConflict:
@@ -492,7 +540,13 @@ def _workflow_store(*, owner: "User | None", shape: str, steps: list[WorkflowSte
     with transaction.atomic():
         # dispatch 0: a workflow is never sent to a worker itself.
         workflow = Task.objects.create(
-            owner=owner, kind=shape, params={}, retry_of=retry_of, message="Waiting for a worker", dispatch=0
+            owner=owner,
+            kind=shape,
+            params={},
+            retry_of=retry_of,
+            language=_language_now(),
+            message=_("Waiting for a worker"),
+            dispatch=0,
         )
         first = _steps_sent_first(shape, len(steps))
         for position, step in enumerate(steps):
@@ -504,7 +558,10 @@ def _workflow_store(*, owner: "User | None", shape: str, steps: list[WorkflowSte
                 position=position,
                 weight=step.weight,
                 dispatch=1 if position in first else 0,
-                message="Waiting for a worker" if position in first else "Waiting for the steps before it",
+                language=workflow.language,
+                message=_("Waiting for a worker")
+                if position in first
+                else _("Waiting for the steps before it"),
             )
             created = _record_event(
                 task_id=created.id, event_type=EventType.PROGRESS, allowed_from=_ACTIVE, moves_workflow=False
@@ -559,7 +616,8 @@ def _workflow_step_moved(step: Task, workflow_id: uuid.UUID) -> None:
         ),
         current=sum(s.status == TaskStatus.COMPLETED for s in steps),
         total=len(steps),
-        message=f"Step {_step_number(step)} of {len(steps)}: {step.message}",
+        message=_("Step %(step)s of %(steps)s: %(message)s")
+        % {"step": _step_number(step), "steps": len(steps), "message": step.message},
         **(started if any(s.started_at for s in steps) else {}),
     )
     if step.status == TaskStatus.COMPLETED:
@@ -568,8 +626,12 @@ def _workflow_step_moved(step: Task, workflow_id: uuid.UUID) -> None:
             waiting.dispatch = 1
             transaction.on_commit(partial(_enqueue, waiting))
     elif step.is_terminal and not workflow.cancel_requested:
-        what = "failed" if step.status == TaskStatus.FAILED else "was cancelled"
-        _workflow_stop(workflow.id, message=f"Cancelled: step {_step_number(step)} {what}")
+        what = (
+            _("Cancelled: step %(step)s failed")
+            if step.status == TaskStatus.FAILED
+            else _("Cancelled: step %(step)s was cancelled")
+        )
+        _workflow_stop(workflow.id, message=what % {"step": _step_number(step)})
     _workflow_end_if_done(workflow.id)
 
 
@@ -636,11 +698,12 @@ def _workflow_end_if_done(workflow_id: uuid.UUID) -> None:
         _finish(
             task_id=workflow_id,
             status=TaskStatus.FAILED,
-            message="Failed",
-            error=f"Step {_step_number(failed)} of {len(steps)} ({failed.kind}) failed: {failed.error}",
+            message=_("Failed"),
+            error=_("Step %(step)s of %(steps)s (%(kind)s) failed: %(error)s")
+            % {"step": _step_number(failed), "steps": len(steps), "kind": failed.kind, "error": failed.error},
         )
     elif any(step.status == TaskStatus.CANCELLED for step in steps):
-        _finish(task_id=workflow_id, status=TaskStatus.CANCELLED, message="Cancelled")
+        _finish(task_id=workflow_id, status=TaskStatus.CANCELLED, message=_("Cancelled"))
     else:
         result = [step.result for step in steps] if workflow.kind == "group" else steps[-1].result
         task_complete(task_id=workflow_id, result=result)
@@ -651,7 +714,7 @@ def _workflow_cancel(workflow_id: uuid.UUID) -> Task:
         workflow = Task.objects.select_for_update().get(pk=workflow_id)
         if workflow.is_terminal:
             raise TaskNotCancellable(f"task {workflow_id} has already ended")
-        _workflow_stop(workflow_id, message="Cancelled with its workflow")
+        _workflow_stop(workflow_id, message=_("Cancelled with its workflow"))
         _workflow_end_if_done(workflow_id)
     logger.info("Cancellation of workflow %s requested", workflow_id)
     return Task.objects.get(pk=workflow_id)

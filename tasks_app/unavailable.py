@@ -7,22 +7,26 @@ from inspect import iscoroutinefunction
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import sync_and_async_middleware
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import defaults
 
 from tasks_app.db import outages
 
 RETRY_AFTER_SECONDS = 5
-MESSAGE = "Our database is unreachable for a moment; try again in a few seconds."
+MESSAGE = gettext_lazy("Our database is unreachable for a moment; try again in a few seconds.")
 _JSON_PATHS = ("/api/", "/sse/")
 
 
 def response(request: HttpRequest) -> HttpResponse:
     if request.path_info.startswith(_JSON_PATHS):
-        answer: HttpResponse = JsonResponse({"error": "database_unavailable", "message": MESSAGE}, status=503)
-    else:
-        answer = HttpResponse(
-            f"<!doctype html><title>Unavailable</title><p>{MESSAGE}</p>", status=503, content_type="text/html"
+        answer: HttpResponse = JsonResponse(
+            {"error": "database_unavailable", "message": str(MESSAGE)}, status=503
         )
+    else:
+        title = _("Unavailable")
+        page = f"<!doctype html><title>{title}</title><p>{MESSAGE}</p>"
+        answer = HttpResponse(page, status=503, content_type="text/html")
     answer["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return answer
 

@@ -1,13 +1,16 @@
 """The app's URLs, which a host project includes at its root: the API, SSE, task files and
-/metrics. The WebSocket routes are in realtime/routing.py."""
+/metrics, the JavaScript translations. The WebSocket routes are in realtime/routing.py."""
 
 from django.urls import path
+from django.views.i18n import JavaScriptCatalog
 
 from tasks_app import api, views
 from tasks_app.realtime import sse
 
 urlpatterns = [
     path("metrics", views.metrics_page, name="metrics"),
+    # The widget's strings and, merged in, the host's own LOCALE_PATHS catalogs (djangojs).
+    path("taskpulse/jsi18n/", JavaScriptCatalog.as_view(packages=["tasks_app"]), name="taskpulse-jsi18n"),
     path("tasks/<str:task_id>/files/<str:name>", views.task_file, name="task-file"),
     path("sse/tasks/<str:task_id>/", sse.task_events, name="sse-task"),
     path("api/tasks/", api.tasks_collection, name="api-tasks"),

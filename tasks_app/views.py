@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
 
 from tasks_app import metrics, selectors
 
@@ -14,7 +15,7 @@ from tasks_app import metrics, selectors
 def task_file(request: HttpRequest, task_id: str, name: str) -> FileResponse:
     task_file = selectors.task_file_for(user=request.user, task_id=task_id, name=name)
     if task_file is None:
-        raise Http404("No such file.")
+        raise Http404(_("No such file."))
     response = FileResponse(
         task_file.file.open("rb"),
         content_type=task_file.content_type,
@@ -29,7 +30,9 @@ def task_file(request: HttpRequest, task_id: str, name: str) -> FileResponse:
 def metrics_page(request: HttpRequest) -> HttpResponse:
     """/metrics in Prometheus's text format, for staff or the bearer of TASKPULSE_METRICS_TOKEN."""
     if not _may_read_metrics(request):
-        response = HttpResponse("Staff, or the metrics token, only.", status=401, content_type="text/plain")
+        response = HttpResponse(
+            _("Staff, or the metrics token, only."), status=401, content_type="text/plain"
+        )
         response["WWW-Authenticate"] = "Bearer"
         return response
     return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -32,9 +32,10 @@ def session_cookie(user) -> bytes:
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-async def open_socket(path: str, user=None) -> WebsocketCommunicator:
-    """A socket through the whole ASGI stack, as a browser page of this site opens it."""
-    headers = [(b"origin", b"http://localhost")]
+async def open_socket(path: str, user=None, *, headers=()) -> WebsocketCommunicator:
+    """A socket through the whole ASGI stack, as a browser page of this site opens it (with
+    `headers` added to the handshake's)."""
+    headers = [(b"origin", b"http://localhost"), *headers]
     if user is not None:
         headers.append((b"cookie", await database_sync_to_async(session_cookie)(user)))
     communicator = WebsocketCommunicator(application, path, headers=headers)
@@ -43,8 +44,8 @@ async def open_socket(path: str, user=None) -> WebsocketCommunicator:
     return communicator
 
 
-async def open_stream(user) -> WebsocketCommunicator:
-    socket = await open_socket(STREAM, user)
+async def open_stream(user, *, headers=()) -> WebsocketCommunicator:
+    socket = await open_socket(STREAM, user, headers=headers)
     connection = await socket.receive_json_from(TIMEOUT)
     assert connection["type"] == "connection"
     return socket
@@ -75,5 +76,5 @@ def log_in_page(page, base_url: str, user, query: str = "") -> None:
     page.goto(f"{base_url}/{query}")
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_selector("#submit-form")

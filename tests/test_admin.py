@@ -114,7 +114,7 @@ def test_cancel_ends_pending_tasks_asks_running_ones_and_skips_finished_ones(ope
 
     response = act(operator_client, "cancel_tasks", [pending, running, finished], confirmed=True)
 
-    assert said(response) == ["Cancelled 2 task(s). 1 were skipped: their status does not allow it."]
+    assert said(response) == ["Cancelled 2 tasks. 1 was skipped: its status does not allow it."]
     assert Task.objects.get(pk=pending.id).status == TaskStatus.CANCELLED
     assert TaskEvent.objects.filter(task=pending, type="complete").count() == 1
     assert Task.objects.get(pk=running.id).cancel_requested is True
@@ -129,7 +129,7 @@ def test_retry_makes_a_new_task_with_the_same_input_linked_to_the_original(
     response = act(operator_client, "retry_tasks", [failed], confirmed=True)
 
     retry = Task.objects.get(retry_of=failed)
-    assert said(response) == ["Retried 1 task(s)."]
+    assert said(response) == ["Retried 1 task."]
     assert (retry.kind, retry.params, retry.status, retry.owner) == (
         failed.kind,
         failed.params,
@@ -145,7 +145,7 @@ def test_retry_skips_a_task_that_did_not_fail(operator_client, create_task):
 
     response = act(operator_client, "retry_tasks", [task], confirmed=True)
 
-    assert said(response) == ["Retried 0 task(s). 1 were skipped: their status does not allow it."]
+    assert said(response) == ["Retried 0 tasks. 1 was skipped: its status does not allow it."]
     assert Task.objects.count() == 1
 
 

@@ -6,6 +6,7 @@ from typing import cast
 
 from django.http import HttpRequest, JsonResponse
 from django.utils.decorators import sync_and_async_middleware
+from django.utils.translation import gettext as _
 
 from tasks_app.access import api_tokens
 from tasks_app.access.credentials import AuthenticatedRequest, Credentials
@@ -62,7 +63,7 @@ def _authenticate(request: HttpRequest, record: ApiToken) -> AuthenticatedReques
 
 def _invalid_token() -> JsonResponse:
     response = JsonResponse(
-        {"error": "not_authenticated", "message": "The API token is not valid (unknown or revoked)."},
+        {"error": "not_authenticated", "message": _("The API token is not valid (unknown or revoked).")},
         status=401,
     )
     response["WWW-Authenticate"] = 'Bearer error="invalid_token"'

@@ -1,6 +1,9 @@
-"""Parses what a WebSocket client sends into a message type and its fields, or a protocol error."""
+"""Parses what a WebSocket client sends into a message type and its fields, or a protocol error
+(its message in the client's language: consumers.py activates it)."""
 
 import json
+
+from django.utils.translation import gettext as _
 
 CLIENT_TYPES = frozenset({"ping", "pong", "get_status", "echo", "subscribe", "unsubscribe"})
 
@@ -17,23 +20,23 @@ def parse(text: str | None) -> tuple[str, dict]:
     """`(type, message)`; `{"action": "ping"}` is accepted as `{"type": "ping"}`."""
     if text is None:
         raise ProtocolError(
-            "invalid_message", "Send JSON in text frames.", {"frame": "binary frames are not accepted"}
+            "invalid_message", _("Send JSON in text frames."), {"frame": "binary frames are not accepted"}
         )
     try:
         message = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-        raise ProtocolError("invalid_json", "The message is not valid JSON.") from None
+        raise ProtocolError("invalid_json", _("The message is not valid JSON.")) from None
     if not isinstance(message, dict):
         raise ProtocolError(
-            "invalid_message", "The message must be a JSON object.", {"message": "not an object"}
+            "invalid_message", _("The message must be a JSON object."), {"message": "not an object"}
         )
     message_type = message.get("type", message.get("action"))
     if not isinstance(message_type, str) or not message_type:
         raise ProtocolError(
-            "invalid_message", "The message needs a type.", {"type": "missing or not a string"}
+            "invalid_message", _("The message needs a type."), {"type": "missing or not a string"}
         )
     if message_type not in CLIENT_TYPES:
-        raise ProtocolError("unknown_type", f"Unknown message type {message_type[:40]!r}.")
+        raise ProtocolError("unknown_type", _("Unknown message type %(type)r.") % {"type": message_type[:40]})
     return message_type, message
 
 
@@ -46,7 +49,7 @@ def task_id_of(message: dict) -> str:
     task_id = message.get("task_id")
     if not isinstance(task_id, str) or not task_id:
         raise ProtocolError(
-            "invalid_message", "This message needs a task_id.", {"task_id": "missing or not a string"}
+            "invalid_message", _("This message needs a task_id."), {"task_id": "missing or not a string"}
         )
     return task_id
 

@@ -11,11 +11,20 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from tasks_app import metrics, selectors
 from tasks_app.access import credential_checks
 from tasks_app.db.threads import consumer_database
-from tasks_app.realtime import broadcast, client_messages, connection_slots, messages, resume
+from tasks_app.realtime import (
+    broadcast,
+    client_language,
+    client_messages,
+    connection_slots,
+    messages,
+    resume,
+)
 from tasks_app.realtime.close_codes import CloseCode
 from tasks_app.realtime.follow import TaskFollower
 from tasks_app.realtime.rate_limit import TokenBucket
@@ -58,6 +67,7 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
     _slot_user_id: int | None = None
     _bucket: TokenBucket | None = None
     _strikes = 0
+    _client_language: str | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         self._groups = set()
@@ -153,6 +163,10 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             await self._refuse_over_rate(self._bucket)
             return
         self._strikes = 0
+        with translation.override(self._language()):
+            await self._answer(text_data)
+
+    async def _answer(self, text_data: str | None) -> None:
         try:
             message_type, message = client_messages.parse(text_data)
             if message_type == "ping":
@@ -172,13 +186,19 @@ class ProtocolConsumer(AsyncWebsocketConsumer):
             await self.close(code=CloseCode.TOO_MANY)
             return
         retry_after = round(bucket.seconds_until_next(), 3)
-        await self.send_json(
-            messages.error(
+        with translation.override(self._language()):
+            refusal = messages.error(
                 "rate_limited",
-                "Too many messages; this one was dropped.",
+                _("Too many messages; this one was dropped."),
                 details={"retry_after": retry_after},
             )
-        )
+        await self.send_json(refusal)
+
+    def _language(self) -> str:
+        """The client's language, for the errors it is sent (client_language.py)."""
+        if self._client_language is None:
+            self._client_language = client_language.language_of(self.scope)
+        return self._client_language
 
     async def credentials_checked(self, valid: bool) -> None:
         """The outcome of a credentials check (see credential_checks): close with 4401 once the
@@ -278,7 +298,8 @@ class TaskConsumer(ProtocolConsumer):
             return
         if message_type != "get_status":
             raise client_messages.ProtocolError(
-                "unknown_type", f"{message_type} is for the multiplexed stream, /ws/stream/."
+                "unknown_type",
+                _("%(type)s is for the multiplexed stream, /ws/stream/.") % {"type": message_type},
             )
         task = await consumer_database(selectors.task_visible_to)(
             user=self.scope["user"], task_id=self.follower.task_id
@@ -362,7 +383,8 @@ class StreamConsumer(ProtocolConsumer):
         ):
             limit = settings.TASKPULSE_STREAM_MAX_SUBSCRIPTIONS
             raise client_messages.ProtocolError(
-                "too_many_subscriptions", f"At most {limit} tasks per connection; unsubscribe one first."
+                "too_many_subscriptions",
+                _("At most %(limit)s tasks per connection; unsubscribe one first.") % {"limit": limit},
             )
         # One follower per task per connection: a second subscribe (the page asking for a task the
         # stream already follows unasked) never sends an event twice.
@@ -381,5 +403,5 @@ class StreamConsumer(ProtocolConsumer):
     async def _visible_task(self, task_id: str):
         task = await consumer_database(selectors.task_visible_to)(user=self.scope["user"], task_id=task_id)
         if task is None:
-            raise client_messages.ProtocolError("not_found", "No such task.", {"task_id": task_id})
+            raise client_messages.ProtocolError("not_found", _("No such task."), {"task_id": task_id})
         return task

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 
 from tasks_app import metrics, selectors
 from tasks_app.access import credential_checks
@@ -36,19 +37,19 @@ async def task_events(request: HttpRequest, task_id: str) -> HttpResponseBase:
     # sync_to_async, each open stream held a PostgreSQL connection of its own until it ended.
     user = await consumer_database(_user_of)(request)
     if not user.is_authenticated:
-        return HttpResponse("Log in first.", status=401, content_type="text/plain")
+        return HttpResponse(_("Log in first."), status=401, content_type="text/plain")
     if not request_origin_allowed(request):
         logger.info("SSE %s refused: origin %r not allowed", request.path, request.headers.get("Origin"))
         metrics.ERRORS.labels("403").inc()
-        return HttpResponse("This site may not open the stream.", status=403, content_type="text/plain")
+        return HttpResponse(_("This site may not open the stream."), status=403, content_type="text/plain")
     task = await consumer_database(selectors.task_visible_to)(user=user, task_id=task_id)
     if task is None:
-        return HttpResponse("No such task.", status=404, content_type="text/plain")
+        return HttpResponse(_("No such task."), status=404, content_type="text/plain")
     connection_id = f"{connection_slots.SSE_PREFIX}{uuid.uuid4().hex}"
     if not await connection_slots.slot_take(user_id=user.pk, connection_id=connection_id):
         logger.info("SSE %s refused: user %s has too many connections", request.path, user.pk)
         metrics.ERRORS.labels("429").inc()
-        response = HttpResponse("Too many open connections.", status=429, content_type="text/plain")
+        response = HttpResponse(_("Too many open connections."), status=429, content_type="text/plain")
         response["Retry-After"] = str(connection_slots.lease_seconds())
         return response
     last_seq = request.headers.get("Last-Event-ID") or request.GET.get("last_seq")

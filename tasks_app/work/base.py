@@ -6,6 +6,9 @@ from typing import Any, Protocol
 
 from django import forms
 from django.conf import settings
+from django.utils import formats
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 
 from tasks_app.models import Task, TaskFile
 
@@ -42,8 +45,13 @@ def owner_of(task: Task):
     """Who the task of a built-in kind belongs to: always someone, since only services.task_create
     makes them (tasks without an owner are @progress_tasks started some other way)."""
     if task.owner is None:
-        raise WorkError("This kind of task needs an owner.")
+        raise WorkError(_("This kind of task needs an owner."))
     return task.owner
+
+
+def number_format(value: int) -> str:
+    """A count in the active language's way of writing it (1,234)."""
+    return formats.number_format(value, force_grouping=True)
 
 
 class KindForm(forms.Form):
@@ -64,7 +72,7 @@ class Kind:
     site routes it to the queue `kind.<name>`: CELERY_TASK_ROUTES), its params as keyword
     arguments."""
 
-    label: str
+    label: "str | Promise"
     form: type[KindForm]
     task: Any
     takes_file: bool = False
@@ -88,10 +96,14 @@ class UploadField(forms.FileField):
         upload = super().clean(data, initial)
         name = upload.name.lower()
         if not name.endswith(self.extensions):
-            raise forms.ValidationError(f"Upload a file ending in {', '.join(self.extensions)}.")
+            raise forms.ValidationError(
+                _("Upload a file ending in %(extensions)s.") % {"extensions": ", ".join(self.extensions)}
+            )
         if upload.size > settings.TASKPULSE_MAX_UPLOAD_BYTES:
             limit_mb = settings.TASKPULSE_MAX_UPLOAD_BYTES / (1024 * 1024)
-            raise forms.ValidationError(f"The file is larger than the {limit_mb:.0f} MB limit.")
+            raise forms.ValidationError(
+                _("The file is larger than the %(megabytes).0f MB limit.") % {"megabytes": limit_mb}
+            )
         if name.endswith(".pdf"):
             _check_pdf(upload)
         elif name.endswith(TEXT_EXTENSIONS):
@@ -109,7 +121,7 @@ _PDF_HEADER_WINDOW = 1024
 def _check_pdf(upload) -> None:
     upload.seek(0)
     if _PDF_SIGNATURE not in upload.read(_PDF_HEADER_WINDOW):
-        raise forms.ValidationError("This is not a PDF file (it has no PDF header).")
+        raise forms.ValidationError(_("This is not a PDF file (it has no PDF header)."))
 
 
 def _check_utf8_text(upload) -> None:
@@ -123,13 +135,16 @@ def _check_utf8_text(upload) -> None:
             text = decoder.decode(chunk)
         except UnicodeDecodeError as exc:
             raise forms.ValidationError(
-                f"The file is not UTF-8 text (invalid byte at position {offset - pending + exc.start}). "
-                "Save it as UTF-8 (from a spreadsheet: “CSV UTF-8”) and upload it again."
+                _(
+                    "The file is not UTF-8 text (invalid byte at position %(position)s). "
+                    "Save it as UTF-8 (from a spreadsheet: “CSV UTF-8”) and upload it again."
+                )
+                % {"position": offset - pending + exc.start}
             ) from exc
         if "\x00" in text:
-            raise forms.ValidationError("The file contains binary data; upload a text file.")
+            raise forms.ValidationError(_("The file contains binary data; upload a text file."))
         offset += len(chunk)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise forms.ValidationError("The file is not UTF-8 text (it ends inside a character).") from exc
+        raise forms.ValidationError(_("The file is not UTF-8 text (it ends inside a character).")) from exc

@@ -11,12 +11,14 @@ from django import forms
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tasks_app import selectors
 from tasks_app.models import Task, TaskFile
 from tasks_app.progress_tasks import progress_task
 from tasks_app.work import sample_dataset
-from tasks_app.work.base import Kind, KindForm, Reporter, WorkError, owner_of
+from tasks_app.work.base import Kind, KindForm, Reporter, WorkError, number_format, owner_of
 
 SAMPLE = "sample"
 NUMERIC_TYPES = ("integer", "number")
@@ -54,7 +56,10 @@ class BatchReportParams(KindForm):
             (column["name"] for column in columns if column["type"] == "text"), names[0]
         )
         if group_by not in names:
-            self.add_error("group_by", f"Choose one of the dataset's columns: {', '.join(names)}.")
+            self.add_error(
+                "group_by",
+                _("Choose one of the dataset's columns: %(columns)s.") % {"columns": ", ".join(names)},
+            )
         cleaned["group_by"] = group_by
         cleaned["reports"] = cleaned.get("reports") or 5
         return cleaned
@@ -65,30 +70,40 @@ def run(reporter: Reporter, dataset: str, group_by: str, reports: int) -> dict:
     task = reporter.task
     # A redelivered run starts over; the files of an earlier attempt would clash by name.
     TaskFile.objects.filter(task=task).delete()
-    reporter.step("Loading the dataset", until=20)
+    reporter.step(_("Loading the dataset"), until=20)
     name, columns, rows = _load(dataset, task, reporter)
     groups = largest_groups(rows, group_by, reports)
-    reporter.step("Writing reports", until=100)
+    reporter.step(_("Writing reports"), until=100)
     written = []
     for number, (value, group_rows) in enumerate(groups, start=1):
         files = _write_report(task, reporter, number, value, columns, group_rows, dataset_name=name)
         written.append({"group": value, "rows": len(group_rows), "files": files})
-        reporter.update(number, len(groups), f"Report {number} of {len(groups)}: {value}")
+        reporter.update(
+            number,
+            len(groups),
+            _("Report %(number)s of %(count)s: %(group)s")
+            % {"number": number, "count": len(groups), "group": value},
+        )
     return {"dataset": name, "group_by": group_by, "reports": written}
 
 
 def _load(source: str, task: Task, reporter: Reporter) -> tuple[str, list[dict], list[dict]]:
     if source == SAMPLE:
-        return sample_dataset.NAME, sample_dataset.COLUMNS, sample_dataset.rows()
+        return str(sample_dataset.NAME), sample_dataset.COLUMNS, sample_dataset.rows()
     dataset = selectors.dataset_ready_for_owner(owner=owner_of(task), dataset_id=int(source))
     if dataset is None:
-        raise WorkError(f"Dataset {source} was deleted after this report was asked for.")
+        raise WorkError(
+            _("Dataset %(dataset)s was deleted after this report was asked for.") % {"dataset": source}
+        )
     rows = []
     for values in selectors.dataset_rows(dataset=dataset, chunk_size=LOAD_CHUNK):
         rows.append(values)
         if len(rows) % LOAD_CHUNK == 0:
             reporter.update(
-                len(rows), dataset.row_count, f"Loaded {len(rows):,} of {dataset.row_count:,} rows"
+                len(rows),
+                dataset.row_count,
+                _("Loaded %(rows)s of %(total)s rows")
+                % {"rows": number_format(len(rows)), "total": number_format(dataset.row_count)},
             )
     return dataset.name, dataset.columns, rows
 
@@ -155,4 +170,4 @@ def _write_report(task, reporter: Reporter, number, value, columns, rows, *, dat
     ]
 
 
-KIND = Kind(label="Generate a batch of reports", form=BatchReportParams, task=run)
+KIND = Kind(label=gettext_lazy("Generate a batch of reports"), form=BatchReportParams, task=run)

@@ -16,10 +16,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tasks_app.models import Dataset, DatasetRow, DatasetStatus
 from tasks_app.progress_tasks import progress_task
-from tasks_app.work.base import Kind, KindForm, Reporter, UploadField, WorkError, owner_of
+from tasks_app.work.base import Kind, KindForm, Reporter, UploadField, WorkError, number_format, owner_of
 
 BATCH_SIZE = 500
 REJECTED_ROWS_SHOWN = 50
@@ -35,19 +37,24 @@ def parse_column_spec(spec: str) -> list[dict]:
     for item in (part.strip() for part in spec.split(",")):
         if not item:
             continue
-        name, _, column_type = (piece.strip() for piece in item.rpartition(":"))
+        name, _colon, column_type = (piece.strip() for piece in item.rpartition(":"))
         required = not column_type.endswith("?")
         column_type = column_type.rstrip("?").strip().lower()
         if not name or not _COLUMN_NAME.match(name):
-            raise forms.ValidationError(f"{item!r}: write each column as name:type, e.g. email:email.")
+            raise forms.ValidationError(
+                _("%(item)r: write each column as name:type, e.g. email:email.") % {"item": item}
+            )
         if column_type not in COLUMN_TYPES:
-            raise forms.ValidationError(f"{item!r}: the type must be one of {', '.join(COLUMN_TYPES)}.")
+            raise forms.ValidationError(
+                _("%(item)r: the type must be one of %(types)s.")
+                % {"item": item, "types": ", ".join(COLUMN_TYPES)}
+            )
         columns.append({"name": name, "type": column_type, "required": required})
     if not columns:
-        raise forms.ValidationError("Declare at least one column, e.g. name:text, email:email.")
+        raise forms.ValidationError(_("Declare at least one column, e.g. name:text, email:email."))
     names = [column["name"].lower() for column in columns]
     if len(set(names)) != len(names):
-        raise forms.ValidationError("Each column may be declared once.")
+        raise forms.ValidationError(_("Each column may be declared once."))
     return columns
 
 
@@ -71,11 +78,11 @@ class DataImportParams(KindForm):
 @progress_task(name="data_import", keyword_params=True)
 def run(reporter: Reporter, filename: str, columns: list[dict], name: str) -> dict:
     task = reporter.task
-    reporter.step("Reading the file", until=10)
+    reporter.step(_("Reading the file"), until=10)
     header, rows = read_csv(task.input_file, columns)
     dataset = Dataset.objects.create(owner=owner_of(task), task=task, name=name, columns=columns)
     try:
-        reporter.step("Importing rows", until=99)
+        reporter.step(_("Importing rows"), until=99)
         summary = _insert_rows(dataset, header, rows, columns, reporter)
         dataset.status = DatasetStatus.READY
         dataset.row_count = summary["rows_imported"]
@@ -91,7 +98,7 @@ def read_csv(file_field, columns: list[dict]) -> tuple[dict[str, int], list[tupl
     with file_field.open("rb") as handle:
         raw = handle.read()
     if not raw.strip():
-        raise WorkError("The file is empty.")
+        raise WorkError(_("The file is empty."))
     # UTF-8 without NUL bytes: UploadField checked it when it was submitted.
     text = raw.decode("utf-8-sig")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -99,7 +106,10 @@ def read_csv(file_field, columns: list[dict]) -> tuple[dict[str, int], list[tupl
         header = _header_positions(next(reader, []), columns)
         rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as exc:
-        raise WorkError(f"This is not a valid CSV file (line {reader.line_num}: {exc}).") from exc
+        raise WorkError(
+            _("This is not a valid CSV file (line %(line)s: %(error)s).")
+            % {"line": reader.line_num, "error": exc}
+        ) from exc
     return header, rows
 
 
@@ -108,8 +118,11 @@ def _header_positions(first_row: list[str], columns: list[dict]) -> dict[str, in
     missing = [column["name"] for column in columns if column["name"].lower() not in found]
     if missing:
         raise WorkError(
-            "The first line must be a header naming the declared columns; "
-            f"missing: {', '.join(missing)}. Found: {', '.join(first_row[:10]) or 'nothing'}."
+            _(
+                "The first line must be a header naming the declared columns; "
+                "missing: %(missing)s. Found: %(found)s."
+            )
+            % {"missing": ", ".join(missing), "found": ", ".join(first_row[:10]) or _("nothing")}
         )
     return {column["name"]: found[column["name"].lower()] for column in columns}
 
@@ -131,7 +144,11 @@ def _insert_rows(dataset, header, rows, columns, reporter: Reporter) -> dict:
             DatasetRow.objects.bulk_create(batch)
         imported += len(batch)
         done = min(start + BATCH_SIZE, len(rows))
-        reporter.update(done, len(rows), f"{done:,} / {len(rows):,} rows")
+        reporter.update(
+            done,
+            len(rows),
+            _("%(done)s / %(total)s rows") % {"done": number_format(done), "total": number_format(len(rows))},
+        )
     return {
         "rows_total": len(rows),
         "rows_imported": imported,
@@ -143,13 +160,15 @@ def _insert_rows(dataset, header, rows, columns, reporter: Reporter) -> dict:
 def validate_row(row: list[str], header: dict[str, int], columns: list[dict], width: int) -> dict:
     """The row's typed values by column name, or ValueError saying what is wrong with it."""
     if len(row) < width:
-        raise ValueError(f"expected at least {width} fields, found {len(row)}")
+        raise ValueError(
+            _("expected at least %(width)s fields, found %(found)s") % {"width": width, "found": len(row)}
+        )
     values: dict[str, Any] = {}
     for column in columns:
         raw = row[header[column["name"]]].strip()
         if not raw:
             if column["required"]:
-                raise ValueError(f"{column['name']} is required")
+                raise ValueError(_("%(column)s is required") % {"column": column["name"]})
             values[column["name"]] = None
             continue
         values[column["name"]] = _typed(raw, column)
@@ -175,8 +194,11 @@ def _typed(raw: str, column: dict):
         if kind == "email":
             validate_email(raw)
     except (ValueError, InvalidOperation, ValidationError):
-        raise ValueError(f"{column['name']}: {raw[:40]!r} is not a valid {kind}") from None
+        raise ValueError(
+            _("%(column)s: %(value)r is not a valid %(type)s")
+            % {"column": column["name"], "value": raw[:40], "type": kind}
+        ) from None
     return raw
 
 
-KIND = Kind(label="Import a CSV file", form=DataImportParams, task=run, takes_file=True)
+KIND = Kind(label=gettext_lazy("Import a CSV file"), form=DataImportParams, task=run, takes_file=True)

@@ -10,9 +10,12 @@ from collections import Counter
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from tasks_app.models import Task
 from tasks_app.progress_tasks import progress_task
-from tasks_app.work.base import Kind, KindForm, Reporter, UploadField, WorkError
+from tasks_app.work.base import Kind, KindForm, Reporter, UploadField, WorkError, number_format
 
 WORDS_PER_MINUTE = 238  # average silent reading speed of adults reading non-fiction
 TOP_TERMS = 10
@@ -56,11 +59,11 @@ def _extension(name: str) -> str:
 
 @progress_task(name="document", keyword_params=True)
 def run(reporter: Reporter, filename: str, format: str) -> dict:
-    reporter.step("Parsing the document", until=30)
+    reporter.step(_("Parsing the document"), until=30)
     text = _parse(reporter.task, reporter)
-    reporter.step("Analysing the text", until=95)
+    reporter.step(_("Analysing the text"), until=95)
     statistics = analyse(text, reporter)
-    reporter.step("Storing the results", until=100)
+    reporter.step(_("Storing the results"), until=100)
     return {"filename": filename, "format": format, **statistics}
 
 
@@ -78,13 +81,18 @@ def _pdf_text(handle, reporter: Reporter) -> str:
     try:
         reader = PdfReader(handle)
         if reader.is_encrypted:
-            raise WorkError("The PDF is encrypted; upload a copy without a password.")
+            raise WorkError(_("The PDF is encrypted; upload a copy without a password."))
         pages = []
         for number, page in enumerate(reader.pages, start=1):
             pages.append(page.extract_text() or "")
-            reporter.update(number, len(reader.pages), f"Parsed page {number:,} of {len(reader.pages):,}")
+            reporter.update(
+                number,
+                len(reader.pages),
+                _("Parsed page %(page)s of %(pages)s")
+                % {"page": number_format(number), "pages": number_format(len(reader.pages))},
+            )
     except (PdfReadError, ValueError, KeyError) as exc:
-        raise WorkError(f"The PDF could not be read: {exc}") from exc
+        raise WorkError(_("The PDF could not be read: %(error)s") % {"error": exc}) from exc
     return "\n".join(pages)
 
 
@@ -112,9 +120,14 @@ def analyse(text: str, reporter: Reporter) -> dict:
             if len(word) > 2 and not word.isdigit() and word.lower() not in _STOPWORDS
         )
         done = min(start + CHUNK_LINES, len(lines))
-        reporter.update(done, len(lines), f"Analysed {done:,} of {len(lines):,} lines")
+        reporter.update(
+            done,
+            len(lines),
+            _("Analysed %(done)s of %(total)s lines")
+            % {"done": number_format(done), "total": number_format(len(lines))},
+        )
     if words == 0:
-        raise WorkError("The document has no words to analyse (a scanned PDF holds images, not text).")
+        raise WorkError(_("The document has no words to analyse (a scanned PDF holds images, not text)."))
     if not _ENDS_WITH_SENTENCE_END.search(text):
         sentences += 1  # the last sentence needs no full stop to count
     paragraphs = len([block for block in re.split(r"\n\s*\n", text) if block.strip()])
@@ -134,7 +147,9 @@ def analyse(text: str, reporter: Reporter) -> dict:
 
 def _duration(seconds: int) -> str:
     minutes, seconds = divmod(seconds, 60)
-    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+    if minutes:
+        return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": seconds}
+    return _("%(seconds)s s") % {"seconds": seconds}
 
 
-KIND = Kind(label="Analyse a document", form=DocumentParams, task=run, takes_file=True)
+KIND = Kind(label=gettext_lazy("Analyse a document"), form=DocumentParams, task=run, takes_file=True)

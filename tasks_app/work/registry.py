@@ -1,6 +1,7 @@
 """The kinds of work a task can be, by name, and the checks on what a kind is given."""
 
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
 
 from tasks_app.work import batch_report, data_import, document, ticker
 from tasks_app.work.base import InvalidTaskInput, Kind
@@ -17,9 +18,13 @@ def kind_get(name: str) -> Kind:
 def clean_params(*, kind: str, params: dict, upload: UploadedFile | None, owner=None) -> dict:
     """The params to store for a new task of `kind`, or InvalidTaskInput with field errors."""
     if kind not in KINDS:
-        raise InvalidTaskInput({"kind": [f"Unknown kind {kind!r}. Choose one of: {', '.join(KINDS)}."]})
+        unknown = _("Unknown kind %(kind)r. Choose one of: %(kinds)s.") % {
+            "kind": kind,
+            "kinds": ", ".join(KINDS),
+        }
+        raise InvalidTaskInput({"kind": [unknown]})
     if not isinstance(params, dict):
-        raise InvalidTaskInput({"params": ["params must be a JSON object."]})
+        raise InvalidTaskInput({"params": [_("params must be a JSON object.")]})
     form = KINDS[kind].form(data=params, files={"file": upload} if upload else {}, owner=owner)
     if not form.is_valid():
         raise InvalidTaskInput(

@@ -3,7 +3,9 @@
 import random
 from datetime import date, timedelta
 
-NAME = "Sample sales (5,000 orders)"
+from django.utils.translation import gettext_lazy
+
+NAME = gettext_lazy("Sample sales (5,000 orders)")
 ROWS = 5000
 SEED = 20261123
 COLUMNS = [

@@ -8,9 +8,11 @@ kind that waits on a timer.
 import time
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tasks_app.progress_tasks import progress_task
-from tasks_app.work.base import Kind, KindForm, Reporter
+from tasks_app.work.base import Kind, KindForm, Reporter, number_format
 
 
 class TickerParams(KindForm):
@@ -20,12 +22,16 @@ class TickerParams(KindForm):
 
 @progress_task(name="ticker", keyword_params=True)
 def run(reporter: Reporter, steps: int, interval: float) -> dict:
-    reporter.step("Ticking", until=100)
+    reporter.step(_("Ticking"), until=100)
     for tick in range(1, steps + 1):
         if tick > 1 and interval:
             time.sleep(interval)
-        reporter.update(tick, steps, f"Tick {tick:,} of {steps:,}")
+        reporter.update(
+            tick,
+            steps,
+            _("Tick %(tick)s of %(steps)s") % {"tick": number_format(tick), "steps": number_format(steps)},
+        )
     return {"steps": steps, "interval": interval}
 
 
-KIND = Kind(label="Ticker (pipeline check)", form=TickerParams, task=run)
+KIND = Kind(label=gettext_lazy("Ticker"), form=TickerParams, task=run)

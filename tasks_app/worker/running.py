@@ -10,6 +10,11 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from tasks_app import services
 from tasks_app.db import outages
 from tasks_app.models import Task
@@ -19,10 +24,10 @@ from tasks_app.worker import lease
 
 logger = logging.getLogger(__name__)
 
-INTERNAL_ERROR = (
+INTERNAL_ERROR = _(
     "The task failed because of an error on our side; the operators can see the details in the logs."
 )
-DATABASE_AWAY = "The task was stopped because our database was unreachable for too long; try it again."
+DATABASE_AWAY = _("The task was stopped because our database was unreachable for too long; try it again.")
 
 Work = Callable[[Task, ProgressReporter], Any]
 
@@ -63,7 +68,8 @@ def run(
     # The limit the message was sent with (services._enqueue), which is what the worker enforces.
     _hard, soft_limit = celery_task.request.timelimit or (None, None)
     try:
-        with lease.LeaseKeeper(task):
+        # The work's messages are for the person who started it, in their language.
+        with lease.LeaseKeeper(task), translation.override(task.language or settings.LANGUAGE_CODE):
             return _run_work(
                 task, work, ProgressReporter(task.id, run=task), time_limit=soft_limit or time_limit_of(task)
             )
@@ -83,7 +89,8 @@ def _run_work(task: Task, work: Work, reporter: ProgressReporter, *, time_limit:
         _end(
             services.task_fail,
             task_id=task.id,
-            error=f"The task ran longer than its limit of {time_limit} s and was stopped.",
+            error=gettext("The task ran longer than its limit of %(seconds)s s and was stopped.")
+            % {"seconds": time_limit},
         )
     except WorkError as exc:
         with suppress(outages.DatabaseUnavailable):  # how it ended matters more than its last progress
@@ -91,12 +98,12 @@ def _run_work(task: Task, work: Work, reporter: ProgressReporter, *, time_limit:
         _end(services.task_fail, task_id=task.id, error=str(exc))
     except outages.DatabaseUnavailable as exc:
         logger.error("Task %s (%s) stopped: %s", task.id, task.kind, exc)
-        _end(services.task_fail, task_id=task.id, error=DATABASE_AWAY)
+        _end(services.task_fail, task_id=task.id, error=str(DATABASE_AWAY))
     except services.TaskStateConflict:
         raise
     except Exception:
         logger.exception("Task %s (%s) crashed", task.id, task.kind)
-        _end(services.task_fail, task_id=task.id, error=INTERNAL_ERROR)
+        _end(services.task_fail, task_id=task.id, error=str(INTERNAL_ERROR))
     else:
         _end(services.task_complete, task_id=task.id, result=result)
         return result

@@ -22,9 +22,9 @@ def test_an_operator_watches_a_users_task_move_on_its_admin_page(
     page.click("input[type=submit]")
 
     panel = page.locator("#live-task")
-    panel.locator(".status", has_text="running").wait_for(timeout=30_000)
+    panel.locator(".status[data-status=running]").wait_for(timeout=30_000)
     seen_midway = float(panel.locator("progress").get_attribute("value") or 0)
-    panel.locator(".status", has_text="completed").wait_for(timeout=30_000)
+    panel.locator(".status[data-status=completed]").wait_for(timeout=30_000)
 
     assert panel.get_attribute("data-state") == "connected"
     assert page.evaluate("document.querySelector('#live-task progress').value") == 100

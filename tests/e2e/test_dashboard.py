@@ -35,7 +35,7 @@ def test_a_user_uploads_a_csv_watches_it_reach_100_percent_and_sees_the_summary(
     page.click("#submit")
 
     task = page.locator(".task").first
-    task.locator(".status", has_text="completed").wait_for(timeout=60_000)
+    task.locator(".status[data-status=completed]").wait_for(timeout=60_000)
     page.locator("#message-log summary").click()
     page.screenshot(path=str(ARTIFACTS / "dashboard-csv-import.png"), full_page=True)
 
@@ -57,7 +57,7 @@ def test_a_dropped_connection_resumes_from_the_last_seq_without_duplicates(
     page.fill("input[name=interval]", "0.2")
     page.click("#submit")
     task = page.locator(".task").first
-    task.locator(".status", has_text="running").wait_for(timeout=30_000)
+    task.locator(".status[data-status=running]").wait_for(timeout=30_000)
 
     if stop == "crash (SIGKILL)":
         daphne_server.kill()
@@ -65,7 +65,7 @@ def test_a_dropped_connection_resumes_from_the_last_seq_without_duplicates(
         daphne_server.stop(keep_log_open=True)
     page.locator("#connection[data-state=reconnecting]").wait_for(timeout=10_000)
     daphne_server.start_again(daphne_server.answers)
-    task.locator(".status", has_text="completed").wait_for(timeout=60_000)
+    task.locator(".status[data-status=completed]").wait_for(timeout=60_000)
 
     messages = _logged_messages(page)
     event_seqs = [message["seq"] for message in messages if message["type"] in ("progress", "complete")]
@@ -110,5 +110,5 @@ def test_a_counting_task_shows_how_fast_it_goes_and_about_how_long_is_left(
     page.screenshot(path=str(ARTIFACTS / "dashboard-time-left.png"), full_page=True)
 
     assert re.fullmatch(r"\d+ / 60 · (3\.\d+|4(\.\d+)?)/s · about \d+ s left", counts), counts
-    task.locator(".status", has_text="completed").wait_for(timeout=60_000)
+    task.locator(".status[data-status=completed]").wait_for(timeout=60_000)
     assert task.locator(".counts").inner_text() == "60 / 60"

@@ -34,7 +34,7 @@ def _run_ticker(page) -> None:
 
 def _finished(page) -> None:
     task = page.locator(".task").first
-    task.locator(".status", has_text="completed").wait_for(timeout=60_000)
+    task.locator(".status[data-status=completed]").wait_for(timeout=60_000)
     assert (task.locator(".percent").inner_text(), task.locator(".counts").inner_text()) == (
         "100.0 %",
         "10 / 10",

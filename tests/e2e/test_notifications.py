@@ -55,7 +55,7 @@ def start_ticker(page, steps: int, interval: float):
     page.fill("input[name=interval]", str(interval))
     page.click("#submit")
     task = page.locator(".task").first
-    task.locator(".status", has_text="running").wait_for(timeout=30_000)
+    task.locator(".status[data-status=running]").wait_for(timeout=30_000)
     return task
 
 
@@ -68,7 +68,7 @@ def test_a_task_that_ends_while_the_page_is_hidden_notifies_and_the_title_says_s
     page.wait_for_function("document.title.startsWith('(')")  # "(25 %) My tasks · Taskpulse"
 
     set_hidden(page, True)
-    task.locator(".status", has_text="completed").wait_for(timeout=30_000)
+    task.locator(".status[data-status=completed]").wait_for(timeout=30_000)
     page.wait_for_function("window.__notified.length === 1")
 
     (shown,) = page.evaluate("window.__notified")
@@ -96,7 +96,7 @@ def test_a_browser_that_denies_notifications_leaves_the_toggle_off_and_shows_non
     assert "blocked" in page.inner_text("#notify-hint")
     task = start_ticker(page, steps=4, interval=0.3)
     set_hidden(page, True)
-    task.locator(".status", has_text="completed").wait_for(timeout=30_000)
+    task.locator(".status[data-status=completed]").wait_for(timeout=30_000)
 
     page.wait_for_function("document.title === '1 ended · My tasks · Taskpulse'")
     assert page.evaluate("window.__notified") == []

@@ -60,3 +60,20 @@ test("the time left grows coarser as it grows", () => {
   );
   assert.equal(estimateText({ status: "running", rate: 2.5, eta_seconds: null }), "2.5/s");
 });
+
+test("with the page's catalog, the widget speaks the page's language", (t) => {
+  const chinese = {
+    "Running": "运行中", "%(status)s: %(step)s": "%(status)s：%(step)s", "%(current)s of %(total)s": "%(current)s/%(total)s", "%(rate)s/s": "%(rate)s/秒",
+    "about %(seconds)s s left": "大约还需 %(seconds)s 秒",
+  };
+  globalThis.django = { gettext: (text) => chinese[text] ?? text, ngettext: (one, many, n) => (n === 1 ? one : many) };
+  t.after(() => delete globalThis.django);
+  const message = {
+    ...TASK, type: "progress", status: "running", progress: 24, current: 1200, total: 5000, message: "第 3 步",
+    rate: 850, eta_seconds: 14.2, timestamp: "2026-12-03T10:00:00.000Z",
+  };
+
+  const view = viewOf(message, Date.parse("2026-12-03T10:00:00.000Z"));
+
+  assert.deepEqual([view.text, view.counted], ["运行中：第 3 步", "1,200/5,000 · 850/秒 · 大约还需 15 秒"]);
+});

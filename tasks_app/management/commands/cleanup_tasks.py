@@ -1,13 +1,14 @@
 """Delete finished tasks past an age, with their events and files."""
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from tasks_app import maintenance
 from tasks_app.management.durations import duration
+from tasks_app.management.language import SpokenCommand
 from tasks_app.models import TERMINAL_STATUSES
 
 
-class Command(BaseCommand):
+class Command(SpokenCommand):
     help = (
         "Delete the tasks that finished more than --older-than ago (of --status, default all "
         "finished ones), with their events, uploads and report files, and the datasets left "
@@ -27,7 +28,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, older_than, status, dry_run: bool, **options) -> None:
         result = maintenance.tasks_cleanup(older_than=older_than, statuses=status, dry_run=dry_run)
-        verb = "Would delete" if dry_run else "Deleted"
-        self.stdout.write(
-            f"{verb} {result.tasks} tasks, {result.files} files and {result.datasets} abandoned datasets."
+        said = (
+            _("Would delete %(tasks)s tasks, %(files)s files and %(datasets)s abandoned datasets.")
+            if dry_run
+            else _("Deleted %(tasks)s tasks, %(files)s files and %(datasets)s abandoned datasets.")
         )
+        self.stdout.write(said % {"tasks": result.tasks, "files": result.files, "datasets": result.datasets})

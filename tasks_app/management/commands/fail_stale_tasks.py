@@ -1,12 +1,13 @@
 """Fail the tasks that will never finish by themselves; Celery beat also runs this periodically."""
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from tasks_app import maintenance
 from tasks_app.management.durations import duration
+from tasks_app.management.language import SpokenCommand
 
 
-class Command(BaseCommand):
+class Command(SpokenCommand):
     help = (
         "Mark failed (and tell their clients) the running tasks with no event for --after, and the "
         "pending tasks older than --after whose message the broker no longer holds. "
@@ -27,5 +28,9 @@ class Command(BaseCommand):
         stale = maintenance.tasks_fail_stale(after=after, dry_run=dry_run)
         for task in stale:
             self.stdout.write(f"{task.task_id} {task.status}: {task.reason}")
-        verb = "Would mark" if dry_run else "Marked"
-        self.stdout.write(f"{verb} {len(stale)} stale tasks failed.")
+        said = (
+            _("Would mark %(count)s stale tasks failed.")
+            if dry_run
+            else _("Marked %(count)s stale tasks failed.")
+        )
+        self.stdout.write(said % {"count": len(stale)})

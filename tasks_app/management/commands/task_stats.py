@@ -5,14 +5,15 @@ from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from tasks_app import maintenance
 from tasks_app.management.durations import duration
+from tasks_app.management.language import SpokenCommand
 from tasks_app.realtime import connection_slots
 
 
-class Command(BaseCommand):
+class Command(SpokenCommand):
     help = (
         "Tasks created and finished since --since (default 24h): by status and kind, throughput, "
         "duration p50/p95/max, failure rate, and the clients connected now. "
@@ -38,22 +39,22 @@ def _as_json(stats: dict) -> str:
 def _as_text(stats: dict) -> str:
     durations = stats["duration_seconds"]
     failure_rate = "-" if stats["failure_rate"] is None else f"{stats['failure_rate']:.1%}"
-    lines = [
-        f"Since {stats['since']}",
-        f"  created:            {stats['created']} ({_pairs(stats['created_by_kind'])})",
-        f"  finished:           {_pairs(stats['finished_by_status'])}",
-        f"  throughput:         {stats['throughput_per_hour']} finished per hour",
-        f"  duration (s):       p50 {durations['p50']}, p95 {durations['p95']}, max {durations['max']}",
-        f"  failure rate:       {failure_rate}",
-        "Now",
-        f"  tasks by status:    {_pairs(stats['now_by_status'])}",
-        f"  connected clients:  {_dash(stats['connected_clients'])}",
+    rows = [
+        (_("Since %(time)s") % {"time": stats["since"]}, None),
+        (_("created"), f"{stats['created']} ({_pairs(stats['created_by_kind'])})"),
+        (_("finished"), _pairs(stats["finished_by_status"])),
+        (_("throughput"), _("%(count)s finished per hour") % {"count": stats["throughput_per_hour"]}),
+        (_("duration (s)"), f"p50 {durations['p50']}, p95 {durations['p95']}, max {durations['max']}"),
+        (_("failure rate"), failure_rate),
+        (_("Now"), None),
+        (_("tasks by status"), _pairs(stats["now_by_status"])),
+        (_("connected clients"), _dash(stats["connected_clients"])),
     ]
-    return "\n".join(lines)
+    return "\n".join(heading if value is None else f"  {heading + ':':<20}{value}" for heading, value in rows)
 
 
 def _pairs(counts: dict) -> str:
-    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "none"
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or _("none")
 
 
 def _dash(value) -> str:

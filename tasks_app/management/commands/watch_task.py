@@ -7,17 +7,18 @@ import uuid
 from redis.exceptions import RedisError
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
+from tasks_app.management.language import SpokenCommand
 from tasks_app.models import Task, TaskStatus
 from tasks_app.realtime import broadcast
 from tasks_app.realtime.follow import TaskFollower
-from tasks_app.terminal import EXIT_CODES, EXIT_NOT_FOUND, Display
+from tasks_app.terminal import EXIT_CODES, EXIT_NOT_FOUND, Display, status_text
 
 RECONNECT_SECONDS = 1.0
 
 
-class Command(BaseCommand):
+class Command(SpokenCommand):
     help = (
         "Follow a task with a live progress bar: the events a browser gets, from the channel layer, "
         "resumed from the event log after a dropped connection. "
@@ -29,16 +30,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, task_id: uuid.UUID, **options) -> None:
         if not Task.objects.filter(pk=task_id).exists():
-            self.stderr.write(f"No task {task_id}.")
+            self.stderr.write(_("No task %(task)s.") % {"task": task_id})
             sys.exit(EXIT_NOT_FOUND)
         display = Display(
             lambda text: self.stdout.write(text, ending=""),
             in_place=self.stdout.isatty(),
             flush=self.stdout.flush,
+            gettext=_,
         )
         final = asyncio.run(_watch(task_id, display))
         if final["status"] != TaskStatus.COMPLETED:
-            self.stderr.write(f"Task {task_id} ended {final['status']}: {final.get('error') or ''}")
+            ended = _("Task %(task)s ended %(status)s: %(error)s")
+            status = status_text(final["status"], _)
+            self.stderr.write(ended % {"task": task_id, "status": status, "error": final.get("error") or ""})
         sys.exit(EXIT_CODES[final["status"]])
 
 
@@ -70,5 +74,5 @@ async def _watch(task_id: uuid.UUID, display: Display) -> dict:
             assert last is not None  # the watch ends on a message, and every message is shown
             return last
         except (RedisError, OSError) as exc:
-            display.note(f"lost the connection ({exc}); resuming")
+            display.note(_("lost the connection (%(error)s); resuming") % {"error": exc})
             await asyncio.sleep(RECONNECT_SECONDS)

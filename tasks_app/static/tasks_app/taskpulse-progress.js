@@ -2,9 +2,10 @@
 // of a page shares one TaskStream (one connection, resumed after drops, falling back to SSE and
 // polling). Styled from outside with CSS custom properties: --taskpulse-bar, --taskpulse-track,
 // --taskpulse-error, --taskpulse-radius, --taskpulse-height. Server-rendered content (the
-// template tag's) is replaced once the stream has the task.
+// template tag's) is replaced once the stream has the task. Its words come from the page's
+// JavaScript catalog when the page loads one (the template tag does): see i18n.js.
 import { TaskStream } from "./taskpulse-client.js";
-import { viewOf } from "./taskpulse-view.js";
+import { statusText, viewOf } from "./taskpulse-view.js";
 
 let shared = null;
 
@@ -44,7 +45,7 @@ export class TaskpulseProgress extends HTMLElement {
     this._parts = Object.fromEntries([...root.querySelectorAll("[part]")].map((el) => [el.getAttribute("part"), el]));
     // The label names the bar: the page's own words if it gave some, else the task's state.
     this._named = this.hasAttribute("label");
-    this._parts.label.textContent = this.getAttribute("label") || this.textContent.trim() || "Waiting";
+    this._parts.label.textContent = this.getAttribute("label") || this.textContent.trim() || statusText("pending");
     this._parts.state.hidden = !this._named;
     this._parts.state.textContent = this._named ? this.textContent.trim() : "";
     this._parts.bar.removeAttribute("value");  // indeterminate until the first message

@@ -1,34 +1,52 @@
 // What a progress widget shows for a task message: no DOM here, so that node --test can check it.
-// The element (taskpulse-progress.js) puts it on the page.
+// The element (taskpulse-progress.js) puts it on the page, in the page's language (i18n.js).
+import { formatNumber, gettext, interpolate } from "./i18n.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-const STATUS_TEXT = {
-  pending: "Waiting",
-  running: "Running",
-  completed: "Done",
-  failed: "Failed",
-  cancelled: "Cancelled",
-};
 
-const count = (value) => Number(value).toLocaleString("en");
+// A task's status in words; the wire's status names are the protocol's, not the reader's.
+export function statusText(status) {
+  switch (status) {
+    case "pending": return gettext("Waiting");
+    case "running": return gettext("Running");
+    case "completed": return gettext("Done");
+    case "failed": return gettext("Failed");
+    case "cancelled": return gettext("Cancelled");
+    default: return status;
+  }
+}
+
+// A TaskStream's connection state (taskpulse-client.js) in words.
+export function connectionText(state) {
+  switch (state) {
+    case "connecting": return gettext("connecting");
+    case "connected": return gettext("connected");
+    case "reconnecting": return gettext("reconnecting");
+    case "offline": return gettext("offline");
+    case "closed": return gettext("closed");
+    case "unauthenticated": return gettext("logged out");
+    default: return state;
+  }
+}
 
 // "about 40 s left", "about 3 min left", "about 1 h 5 min left"; coarser as it grows, so that
 // it does not flicker with each event.
 export function timeLeftText(seconds) {
-  if (seconds < 5) return "almost done";
-  if (seconds < 60) return `about ${Math.ceil(seconds / 5) * 5} s left`;
-  if (seconds < 3600) return `about ${Math.round(seconds / 60)} min left`;
+  if (seconds < 5) return gettext("almost done");
+  if (seconds < 60) return interpolate(gettext("about %(seconds)s s left"), { seconds: Math.ceil(seconds / 5) * 5 });
+  if (seconds < 3600) return interpolate(gettext("about %(minutes)s min left"), { minutes: Math.round(seconds / 60) });
   const minutes = Math.round(seconds / 60);
   const hours = Math.floor(minutes / 60);
-  return `about ${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ""} left`;
+  if (minutes % 60 === 0) return interpolate(gettext("about %(hours)s h left"), { hours });
+  return interpolate(gettext("about %(hours)s h %(minutes)s min left"), { hours, minutes: minutes % 60 });
 }
 
 // "850/s · about 5 s left" for a running task whose rate the server estimated; its time left
 // counted down from the message's timestamp to `now` (ms), since events may be seconds apart.
 export function estimateText(message, now = Date.now()) {
   if (message.status !== "running" || message.rate == null) return "";
-  const rate = message.rate >= 10 ? count(Math.round(message.rate)) : count(message.rate);
-  const parts = [`${rate}/s`];
+  const rate = formatNumber(message.rate >= 10 ? Math.round(message.rate) : message.rate);
+  const parts = [interpolate(gettext("%(rate)s/s"), { rate })];
   if (message.eta_seconds != null) {
     const since = message.timestamp ? Math.max(0, (now - Date.parse(message.timestamp)) / 1000) : 0;
     parts.push(timeLeftText(Math.max(0, message.eta_seconds - since)));
@@ -41,17 +59,21 @@ export function estimateText(message, now = Date.now()) {
 // what the task counted, how fast, and the time left.
 export function viewOf(message, now = Date.now()) {
   const finished = message.type === "complete" || TERMINAL.has(message.status);
-  const status = STATUS_TEXT[message.status] ?? message.status;
+  const status = statusText(message.status);
   // The server's last message often says the status again ("Done"): said once.
   const step = message.message && message.message.toLowerCase() !== status.toLowerCase() ? message.message : "";
   const counted = [
-    message.total ? `${count(message.current ?? 0)} of ${count(message.total)}` : "",
+    message.total
+      ? interpolate(gettext("%(current)s of %(total)s"), {
+        current: formatNumber(message.current ?? 0), total: formatNumber(message.total),
+      })
+      : "",
     estimateText(message, now),
   ].filter(Boolean).join(" · ");
   return {
     value: message.status === "pending" ? null : Math.max(0, Math.min(100, Number(message.progress) || 0)),
     status: message.status,
-    text: [status, step].filter(Boolean).join(": "),
+    text: step ? interpolate(gettext("%(status)s: %(step)s"), { status, step }) : status,
     counted,
     result: finished && message.status === "completed" && message.result != null
       ? (typeof message.result === "string" ? message.result : JSON.stringify(message.result))
