@@ -194,9 +194,9 @@ def test_protocol_errors_are_in_the_client_s_language(user):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_task_speaks_the_language_of_who_started_it_whoever_runs_it(user):
+def test_a_task_speaks_the_language_of_who_started_it_whoever_runs_it(create_task):
     with translation.override("zh-hans"):
-        task = services.task_create(owner=user, kind="ticker", params=TICKER)
+        task = create_task("ticker", TICKER)
     assert task.message == "正在等待工作进程"
 
     with translation.override("en"):  # the worker's own language
@@ -210,9 +210,9 @@ def test_a_task_speaks_the_language_of_who_started_it_whoever_runs_it(user):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_operator_s_change_is_written_in_the_owner_s_language(user):
+def test_an_operator_s_change_is_written_in_the_owner_s_language(create_task):
     with translation.override("zh-hans"):
-        task = services.task_create(owner=user, kind="ticker", params=TICKER)
+        task = create_task("ticker", TICKER)
 
     with translation.override("en"):
         services.task_cancel(task_id=task.id)
