@@ -340,12 +340,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 # out has lost its worker, and Celery beat's recover_lost_tasks, every half of this, sends it to
 # the workers again. So a task whose whole worker was killed runs again within 1.5 leases.
 TASKPULSE_TASK_LEASE_SECONDS = _env_number("TASKPULSE_TASK_LEASE_SECONDS", 30.0, float)
+# The admin's monitoring page (tasks_app/monitoring.py): a sample of the counters at most every
+# this many seconds, kept for the window the page draws.
+TASKPULSE_MONITOR_SAMPLE_SECONDS = _env_number("TASKPULSE_MONITOR_SAMPLE_SECONDS", 2.0, float)
+TASKPULSE_MONITOR_WINDOW_SECONDS = _env_number("TASKPULSE_MONITOR_WINDOW_SECONDS", 900, int)
 CELERY_BEAT_SCHEDULE = {
     "fail-stale-tasks": {"task": "tasks_app.fail_stale_tasks", "schedule": TASKPULSE_STALE_SWEEP_SECONDS},
     "recover-lost-tasks": {
         "task": "tasks_app.recover_lost_tasks",
         "schedule": TASKPULSE_TASK_LEASE_SECONDS / 2,
     },
+    # The monitoring page's history while no one has it open.
+    "record-monitor-sample": {"task": "tasks_app.record_monitor_sample", "schedule": 10.0},
 }
 
 TASKPULSE_TASK_MAX_ATTEMPTS = _env_number("TASKPULSE_TASK_MAX_ATTEMPTS", 3, int)

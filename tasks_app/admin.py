@@ -2,15 +2,21 @@
 
 import logging
 
+from redis.exceptions import RedisError
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, JsonResponse
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from tasks_app import services
+from tasks_app import monitoring, services
 from tasks_app.access import api_tokens
 from tasks_app.models import ApiToken, Dataset, Task, TaskEvent, TaskFile, TaskStatus
 
@@ -98,6 +104,45 @@ class TaskAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def get_urls(self):
+        monitor = [
+            path("monitor/", self.admin_site.admin_view(self.monitor), name="tasks_app_task_monitor"),
+            path(
+                "monitor/data/",
+                self.admin_site.admin_view(self.monitor_data),
+                name="tasks_app_task_monitor_data",
+            ),
+        ]
+        return monitor + super().get_urls()
+
+    def monitor(self, request: HttpRequest) -> TemplateResponse:
+        """The live monitoring page: the last minutes of connections, messages, events, tasks
+        and errors, redrawn as samples come (monitor.js)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Live monitoring"),
+            "opts": self.model._meta,
+            "window_minutes": settings.TASKPULSE_MONITOR_WINDOW_SECONDS // 60,
+        }
+        return TemplateResponse(request, "admin/tasks_app/task/monitor.html", context)
+
+    def monitor_data(self, request: HttpRequest) -> JsonResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            monitoring.sample_record()
+            samples = monitoring.samples_recent()
+        except RedisError:
+            logger.warning("The monitoring page could not read its samples", exc_info=True)
+            return JsonResponse(
+                {"error": "redis_unavailable", "message": _("Redis cannot be reached.")}, status=503
+            )
+        return JsonResponse(
+            {"window_seconds": settings.TASKPULSE_MONITOR_WINDOW_SECONDS, **monitoring.series(samples)}
+        )
 
     @admin.display(description=gettext_lazy("task"), ordering="id")
     def short_id(self, task: Task) -> str:

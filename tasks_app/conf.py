@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "TASKPULSE_EVENTS_MAX_AGE_SECONDS": 7 * 24 * 3600,
     "TASKPULSE_MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
     "TASKPULSE_TASKS_PAGE_SIZE": 20,
+    "TASKPULSE_MONITOR_SAMPLE_SECONDS": 2.0,
+    "TASKPULSE_MONITOR_WINDOW_SECONDS": 900,
     # Empty: only staff may read /metrics.
     "TASKPULSE_METRICS_TOKEN": "",
 }
@@ -50,11 +52,13 @@ def apply_defaults() -> None:
 
 
 # Celery beat's sweeps, for a project's CELERY_BEAT_SCHEDULE, at the default lease and sweep
-# intervals: failing tasks no worker runs any more, and sending again those whose worker is lost.
+# intervals: failing tasks no worker runs any more, and sending again those whose worker is lost;
+# and the monitoring page's samples, so that it has a history when opened.
 BEAT_SCHEDULE = {
     "taskpulse-fail-stale-tasks": {"task": "tasks_app.fail_stale_tasks", "schedule": 60.0},
     "taskpulse-recover-lost-tasks": {
         "task": "tasks_app.recover_lost_tasks",
         "schedule": DEFAULTS["TASKPULSE_TASK_LEASE_SECONDS"] / 2,
     },
+    "taskpulse-record-monitor-sample": {"task": "tasks_app.record_monitor_sample", "schedule": 10.0},
 }

@@ -1,10 +1,12 @@
-"""Celery tasks of the app itself: beat's sweeps. The built-in kinds are @progress_tasks of work/."""
+"""Celery tasks of the app itself: beat's sweeps and monitoring samples. The built-in kinds are
+@progress_tasks of work/."""
 
 import logging
 
 from celery import shared_task
+from redis.exceptions import RedisError
 
-from tasks_app import maintenance
+from tasks_app import maintenance, monitoring
 from tasks_app.db import outages
 from tasks_app.work import registry  # noqa: F401 (the built-in kinds' @progress_tasks, for the worker)
 
@@ -21,6 +23,20 @@ def fail_stale_tasks() -> int:
 def recover_lost_tasks() -> int:
     """Run by Celery beat every half TASKPULSE_TASK_LEASE_SECONDS (see CELERY_BEAT_SCHEDULE)."""
     return _sweep(maintenance.tasks_recover_lost)
+
+
+@shared_task(name="tasks_app.record_monitor_sample", ignore_result=True)
+def record_monitor_sample() -> bool:
+    """Run by Celery beat every 10 s: the monitoring page's history (monitoring.py)."""
+    try:
+        return monitoring.sample_record()
+    except RedisError as exc:
+        logger.warning("Monitoring sample skipped, Redis is away: %s", exc)
+        return False
+    except outages.DATABASE_LOST as exc:
+        outages.drop_connection()
+        logger.warning("Monitoring sample skipped, the database is away: %s", exc)
+        return False
 
 
 def _sweep(sweep) -> int:
