@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import translation
 
 from tasks_app import services
 from tasks_app.db import threads as database_threads
@@ -54,6 +55,14 @@ def channel_layer_of_its_own():
     afresh instead."""
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request through the test client activates its language in this thread and leaves it
+    active (LocaleMiddleware), which would turn the next test's strings Chinese."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

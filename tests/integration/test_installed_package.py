@@ -75,7 +75,7 @@ def new_project(tmp_path, installed_package):
     return manage
 
 
-def test_the_app_comes_from_the_installed_package_with_its_templates_and_static_files(
+def test_the_app_comes_from_the_installed_package_with_its_templates_static_files_and_catalogs(
     new_project, installed_package
 ):
     where = new_project("shell", "-v", "0", "-c", "import tasks_app; print(tasks_app.__file__)")
@@ -86,6 +86,8 @@ def test_the_app_comes_from_the_installed_package_with_its_templates_and_static_
         "templates/tasks_app/report.html",
         "templates/admin/tasks_app/task/change_form.html",
         "migrations/0001_initial.py",
+        "locale/zh_Hans/LC_MESSAGES/django.mo",
+        "locale/zh_Hans/LC_MESSAGES/djangojs.mo",
     ):
         assert (installed_package / "tasks_app" / path).is_file(), path
 
