@@ -317,10 +317,15 @@ if BROKER_IS_RABBITMQ:
     CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
 CELERY_TASK_QUEUES = [
     Queue(name, queue_arguments=_QUEUE_ARGUMENTS)
-    for name in ["celery", *(f"kind.{kind}" for kind in TASKPULSE_KIND_NAMES)]
+    for name in ["celery", "webhooks", *(f"kind.{kind}" for kind in TASKPULSE_KIND_NAMES)]
 ]
 # A kind's Celery task is named as the kind (tasks_app/work/).
-CELERY_TASK_ROUTES = {kind: {"queue": f"kind.{kind}"} for kind in TASKPULSE_KIND_NAMES}
+CELERY_TASK_ROUTES = {
+    **{kind: {"queue": f"kind.{kind}"} for kind in TASKPULSE_KIND_NAMES},
+    # Webhook deliveries, and beat's sweep of those due again, go to the webhooks worker.
+    "tasks_app.deliver_webhook": {"queue": "webhooks"},
+    "tasks_app.send_due_webhooks": {"queue": "webhooks"},
+}
 # The longest any task may run, unless a task sets its own. Past it the task ends `failed`.
 TASKPULSE_TASK_TIME_LIMIT_SECONDS = _env_number("TASKPULSE_TASK_TIME_LIMIT_SECONDS", 3600, int)
 # A message a worker took but never acknowledged (the worker was killed) is given to another
@@ -352,7 +357,23 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The monitoring page's history while no one has it open.
     "record-monitor-sample": {"task": "tasks_app.record_monitor_sample", "schedule": 10.0},
+    "send-due-webhooks": {"task": "tasks_app.send_due_webhooks", "schedule": 5.0},
 }
+# Outgoing webhooks (tasks_app/webhooks/, docs/webhooks.md). Deliveries run on a queue of their
+# own, so that a slow receiver never holds a worker that runs tasks (bin/run starts a worker for it).
+TASKPULSE_WEBHOOK_QUEUE = "webhooks"
+# Development and tests only: let webhooks call private and loopback addresses, and plain http.
+TASKPULSE_WEBHOOK_ALLOW_PRIVATE = _env_bool("TASKPULSE_WEBHOOK_ALLOW_PRIVATE", False)
+TASKPULSE_WEBHOOK_ALLOW_HTTP = _env_bool("TASKPULSE_WEBHOOK_ALLOW_HTTP", False)
+TASKPULSE_WEBHOOK_TIMEOUT_SECONDS = _env_number("TASKPULSE_WEBHOOK_TIMEOUT_SECONDS", 5.0, float)
+# The first retry waits up to this, each next one up to twice as long (full jitter), at most 1 h.
+TASKPULSE_WEBHOOK_BACKOFF_SECONDS = _env_number("TASKPULSE_WEBHOOK_BACKOFF_SECONDS", 10.0, float)
+TASKPULSE_WEBHOOK_RETRY_SECONDS = _env_number("TASKPULSE_WEBHOOK_RETRY_SECONDS", 24 * 3600, int)
+TASKPULSE_WEBHOOK_DISABLE_AFTER_SECONDS = _env_number(
+    "TASKPULSE_WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600, int
+)
+TASKPULSE_WEBHOOK_LOST_AFTER_SECONDS = _env_number("TASKPULSE_WEBHOOK_LOST_AFTER_SECONDS", 60.0, float)
+TASKPULSE_WEBHOOK_SECRET_GRACE_SECONDS = _env_number("TASKPULSE_WEBHOOK_SECRET_GRACE_SECONDS", 86400, int)
 
 TASKPULSE_TASK_MAX_ATTEMPTS = _env_number("TASKPULSE_TASK_MAX_ATTEMPTS", 3, int)
 # How long a worker rides out a database that went away (db/outages.py): its reporter keeps the

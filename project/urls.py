@@ -5,6 +5,7 @@ from project import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("webhooks/", views.webhooks, name="webhooks"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

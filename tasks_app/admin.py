@@ -18,7 +18,17 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from tasks_app import monitoring, services
 from tasks_app.access import api_tokens
-from tasks_app.models import ApiToken, Dataset, Task, TaskEvent, TaskFile, TaskStatus
+from tasks_app.models import (
+    ApiToken,
+    Dataset,
+    Task,
+    TaskEvent,
+    TaskFile,
+    TaskStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from tasks_app.webhooks import deliveries, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -319,3 +329,79 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Users' endpoints, read-only here: their owners manage them (the API, the webhooks page)."""
+
+    list_display = ("url", "owner", "events", "created_at", "failing_since", "disabled_at")
+    list_filter = (("disabled_at", admin.EmptyFieldListFilter),)
+    search_fields = ("url", "owner__username")
+    list_select_related = ("owner",)
+    readonly_fields = (
+        "owner",
+        "url",
+        "events",
+        "created_at",
+        "failing_since",
+        "disabled_at",
+        "disabled_reason",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Every delivery with its tries, newest first; "redeliver" sends one again at once."""
+
+    list_display = (
+        "short_id",
+        "event",
+        "url",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_latency_ms",
+        "next_attempt_at",
+        "created_at",
+    )
+    list_filter = ("status", "event")
+    search_fields = ("id", "url", "owner__username")
+    list_select_related = ("owner",)
+    readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+    actions = ("redeliver",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_redeliver_permission(self, request) -> bool:
+        return request.user.has_perm("tasks_app.redeliver_webhookdelivery")
+
+    @admin.display(description=gettext_lazy("delivery"), ordering="id")
+    def short_id(self, delivery: WebhookDelivery) -> str:
+        return str(delivery.id)[:8]
+
+    @admin.action(
+        description=gettext_lazy("Redeliver the selected deliveries now"), permissions=["redeliver"]
+    )
+    def redeliver(self, request, queryset) -> None:
+        chosen = list(queryset.values_list("id", flat=True))
+        for delivery_id in chosen:
+            deliveries.delivery_redeliver(delivery_id)
+            outbox.delivery_send(delivery_id)
+            logger.info(
+                "Operator %s redelivered webhook delivery %s", request.user.get_username(), delivery_id
+            )
+        self.message_user(
+            request,
+            ngettext("Sent %(count)d delivery again.", "Sent %(count)d deliveries again.", len(chosen))
+            % {"count": len(chosen)},
+            level=messages.SUCCESS,
+        )

@@ -20,7 +20,7 @@ from tasks_app.realtime import messages, resume, routing
 from tasks_app.work.base import InvalidTaskInput
 
 # Multipart fields that are not params of the task.
-_FORM_FIELDS_NOT_PARAMS = {"kind", "csrfmiddlewaretoken", "file"}
+_FORM_FIELDS_NOT_PARAMS = {"kind", "csrfmiddlewaretoken", "file", "callback_url"}
 
 
 def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
@@ -66,12 +66,16 @@ def tasks_collection(request: HttpRequest) -> JsonResponse:
 
 def _task_create(request: AuthenticatedRequest) -> JsonResponse:
     try:
-        kind, params = _submitted_kind_and_params(request)
+        kind, params, callback_url = _submitted_kind_and_params(request)
     except ValueError as exc:
         return _error(400, "invalid_request", str(exc))
     try:
         task = services.task_create(
-            owner=request.user, kind=kind, params=params, upload=request.FILES.get("file")
+            owner=request.user,
+            kind=kind,
+            params=params,
+            upload=request.FILES.get("file"),
+            callback_url=callback_url,
         )
     except InvalidTaskInput as exc:
         return _error(
@@ -80,8 +84,9 @@ def _task_create(request: AuthenticatedRequest) -> JsonResponse:
     return JsonResponse(_resource(request, task), status=201)
 
 
-def _submitted_kind_and_params(request: HttpRequest) -> tuple[str, dict]:
-    """JSON `{"kind": ..., "params": {...}}`, or multipart with `kind`, the params as fields, and `file`."""
+def _submitted_kind_and_params(request: HttpRequest) -> tuple[str, dict, str]:
+    """JSON `{"kind": ..., "params": {...}, "callback_url": ...}`, or multipart with `kind`, the
+    params as fields, `file` and `callback_url`."""
     if request.content_type == "application/json":
         try:
             body = json.loads(request.body or b"null")
@@ -89,9 +94,12 @@ def _submitted_kind_and_params(request: HttpRequest) -> tuple[str, dict]:
             raise ValueError(_("The body is not valid JSON.")) from None
         if not isinstance(body, dict):
             raise ValueError(_('Send a JSON object: {"kind": ..., "params": {...}}.'))
-        return str(body.get("kind", "")), body.get("params", {})
+        callback_url = body.get("callback_url") or ""
+        if not isinstance(callback_url, str):
+            raise ValueError(_("callback_url must be a string."))
+        return str(body.get("kind", "")), body.get("params", {}), callback_url
     params = {key: request.POST[key] for key in request.POST if key not in _FORM_FIELDS_NOT_PARAMS}
-    return request.POST.get("kind", ""), params
+    return request.POST.get("kind", ""), params, request.POST.get("callback_url", "")
 
 
 def _with_task(find):

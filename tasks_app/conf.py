@@ -39,6 +39,15 @@ DEFAULTS: dict[str, Any] = {
     "TASKPULSE_TASKS_PAGE_SIZE": 20,
     "TASKPULSE_MONITOR_SAMPLE_SECONDS": 2.0,
     "TASKPULSE_MONITOR_WINDOW_SECONDS": 900,
+    "TASKPULSE_WEBHOOK_QUEUE": "webhooks",
+    "TASKPULSE_WEBHOOK_ALLOW_PRIVATE": False,
+    "TASKPULSE_WEBHOOK_ALLOW_HTTP": False,
+    "TASKPULSE_WEBHOOK_TIMEOUT_SECONDS": 5.0,
+    "TASKPULSE_WEBHOOK_BACKOFF_SECONDS": 10.0,
+    "TASKPULSE_WEBHOOK_RETRY_SECONDS": 24 * 3600,
+    "TASKPULSE_WEBHOOK_DISABLE_AFTER_SECONDS": 24 * 3600,
+    "TASKPULSE_WEBHOOK_LOST_AFTER_SECONDS": 60.0,
+    "TASKPULSE_WEBHOOK_SECRET_GRACE_SECONDS": 24 * 3600,
     # Empty: only staff may read /metrics.
     "TASKPULSE_METRICS_TOKEN": "",
 }
@@ -61,4 +70,6 @@ BEAT_SCHEDULE = {
         "schedule": DEFAULTS["TASKPULSE_TASK_LEASE_SECONDS"] / 2,
     },
     "taskpulse-record-monitor-sample": {"task": "tasks_app.record_monitor_sample", "schedule": 10.0},
+    # Webhook deliveries due again: retries, and those whose message or worker was lost.
+    "taskpulse-send-due-webhooks": {"task": "tasks_app.send_due_webhooks", "schedule": 5.0},
 }

@@ -25,6 +25,11 @@ ERRORS = Counter(
 EVENTS_PERSISTED = Counter(
     "taskpulse_events_persisted_total", "Task events written to the event log.", ["type"]
 )
+WEBHOOK_DELIVERIES = Counter(
+    "taskpulse_webhook_deliveries_total",
+    "Webhook delivery tries, by outcome (delivered, retried, failed) and the answer's status class.",
+    ["outcome", "status_class"],
+)
 TASK_DURATION = Histogram(
     "taskpulse_task_duration_seconds",
     "From a task's start to its end.",

@@ -55,6 +55,8 @@ class Task(models.Model):
     current = models.BigIntegerField(_("current"), null=True, blank=True)
     total = models.BigIntegerField(_("total"), null=True, blank=True)
     message = models.TextField(_("message"), blank=True, default="")
+    # Called with the task's terminal event (webhooks/), signed with the owner's secret.
+    callback_url = models.URLField(_("callback URL"), max_length=2000, blank=True, default="")
     # The language of the person who started it (the request's, chosen by LocaleMiddleware): the
     # task's messages and errors are written in it, whichever process writes them.
     language = models.CharField(_("language"), max_length=15, blank=True, default="")
@@ -258,3 +260,122 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+WEBHOOK_EVENTS = ("task.started", "task.completed", "task.failed", "task.cancelled")
+
+
+class WebhookSecret(models.Model):
+    """A user's signing secret. Only a random seed is stored: the secret is derived from it and
+    SECRET_KEY when signing (webhooks/signatures.py), so the database alone does not give it away.
+    After a rotation the previous seed signs too, until `previous_until`."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="webhook_secret",
+        verbose_name=_("user"),
+    )
+    seed = models.CharField(_("seed"), max_length=64, editable=False)
+    previous_seed = models.CharField(
+        _("previous seed"), max_length=64, blank=True, default="", editable=False
+    )
+    previous_until = models.DateTimeField(
+        _("previous secret valid until"), null=True, blank=True, editable=False
+    )
+    rotated_at = models.DateTimeField(_("rotated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("webhook secret")
+        verbose_name_plural = _("webhook secrets")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of a user's that is called when their tasks reach the chosen events."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        verbose_name=_("owner"),
+    )
+    url = models.URLField(_("URL"), max_length=2000)
+    events = models.JSONField(_("events"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Since when every delivery to it has failed; past TASKPULSE_WEBHOOK_DISABLE_AFTER_SECONDS it
+    # is disabled, and its owner sees why.
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    disabled_reason = models.TextField(_("why it was disabled"), blank=True, default="")
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    """One event to one URL (an endpoint's, or a task's callback), tried until a 2xx answer, a
+    final refusal, or TASKPULSE_WEBHOOK_RETRY_SECONDS. Its id is the Taskpulse-Delivery header,
+    the same on every try."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("endpoint"),
+    )
+    task = models.ForeignKey(
+        Task,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("task"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="webhook_deliveries",
+        verbose_name=_("owner"),
+    )
+    url = models.URLField(_("URL"), max_length=2000)
+    event = models.CharField(_("event"), max_length=32)
+    body = models.JSONField(_("body"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # A worker holds the delivery while it calls the receiver; another does not call it meanwhile.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next try"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("last status code"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    last_latency_ms = models.PositiveIntegerField(_("last latency (ms)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next")]
+        permissions = [("redeliver_webhookdelivery", _("Can redeliver webhook deliveries"))]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.url}"

@@ -23,6 +23,9 @@ from tasks_app.db import task_statements
 from tasks_app.estimates import NO_ESTIMATE, Estimate
 from tasks_app.models import WORKFLOW_SHAPES, EventType, Task, TaskEvent, TaskFile, TaskStatus
 from tasks_app.realtime import broadcast, messages
+from tasks_app.webhooks import endpoints as webhook_endpoints
+from tasks_app.webhooks import outbox
+from tasks_app.work.base import InvalidTaskInput
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -83,14 +86,20 @@ def _record_event(
             _events_prune_beyond_kept(task=task)
         message = messages.event_message(payload, event.created_at)
         transaction.on_commit(lambda: broadcast.publish_task_event(task.id, message))
+        webhook_event = outbox.event_of(task, message, changes)
+        if webhook_event is not None:
+            outbox.deliveries_record(task, message, webhook_event)
         if task.parent_id is not None and moves_workflow:
             _workflow_step_moved(task, task.parent_id)
     metrics.EVENTS_PERSISTED.labels(event_type).inc()
     return task
 
 
-def task_create(*, owner: "User", kind: str, params: dict, upload: UploadedFile | None = None) -> Task:
+def task_create(
+    *, owner: "User", kind: str, params: dict, upload: UploadedFile | None = None, callback_url: str = ""
+) -> Task:
     """Validate the input, store the task with its first event, and enqueue it after commit.
+    `callback_url` is called with the task's end, signed with the owner's webhook secret.
 
     Raises registry.InvalidTaskInput with field errors; nothing is stored then.
     """
@@ -98,7 +107,11 @@ def task_create(*, owner: "User", kind: str, params: dict, upload: UploadedFile 
     from tasks_app.work import registry
 
     cleaned = registry.clean_params(kind=kind, params=params, upload=upload, owner=owner)
-    task = _task_store(owner=owner, kind=kind, params=cleaned, upload=upload)
+    if callback_url:
+        refusal = webhook_endpoints.callback_refusal(callback_url, owner=owner)
+        if refusal is not None:
+            raise InvalidTaskInput({"callback_url": [refusal]})
+    task = _task_store(owner=owner, kind=kind, params=cleaned, upload=upload, callback_url=callback_url)
     logger.info("Task %s (%s) created by user %s", task.id, kind, owner.pk)
     return task
 
@@ -164,13 +177,16 @@ def _language_now() -> str:
     return translation.get_language() or ""
 
 
-def _task_store(*, owner: "User | None", kind: str, params: dict, upload=None, retry_of=None) -> Task:
+def _task_store(
+    *, owner: "User | None", kind: str, params: dict, upload=None, retry_of=None, callback_url: str = ""
+) -> Task:
     with transaction.atomic():
         task = Task.objects.create(
             owner=owner,
             kind=kind,
             params=params,
             retry_of=retry_of,
+            callback_url=callback_url,
             language=_language_now(),
             message=_("Waiting for a worker"),
         )
@@ -618,7 +634,8 @@ def _workflow_step_moved(step: Task, workflow_id: uuid.UUID) -> None:
         total=len(steps),
         message=_("Step %(step)s of %(steps)s: %(message)s")
         % {"step": _step_number(step), "steps": len(steps), "message": step.message},
-        **(started if any(s.started_at for s in steps) else {}),
+        # Started once, when its first step starts (a webhook's task.started).
+        **(started if workflow.started_at is None and any(s.started_at for s in steps) else {}),
     )
     if step.status == TaskStatus.COMPLETED:
         for waiting in _steps_ready(workflow.kind, steps):

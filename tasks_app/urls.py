@@ -6,6 +6,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from tasks_app import api, views
 from tasks_app.realtime import sse
+from tasks_app.webhooks import api as webhooks_api
 
 urlpatterns = [
     path("metrics", views.metrics_page, name="metrics"),
@@ -17,4 +18,7 @@ urlpatterns = [
     path("api/tasks/<str:task_id>/", api.task_detail, name="api-task"),
     path("api/tasks/<str:task_id>/events/", api.task_events, name="api-task-events"),
     path("api/tasks/<str:task_id>/cancel/", api.task_cancel, name="api-task-cancel"),
+    path("api/webhooks/", webhooks_api.endpoints_collection, name="api-webhooks"),
+    path("api/webhooks/secret/", webhooks_api.secret, name="api-webhooks-secret"),
+    path("api/webhooks/<int:endpoint_id>/", webhooks_api.endpoint_detail, name="api-webhook"),
 ]

@@ -166,6 +166,9 @@ def process_env(django_db_setup, django_db_blocker, tmp_path_factory) -> dict:
         # change (credential_changes), not found by a round.
         "TASKPULSE_AUTH_RECHECK_SECONDS": str(AUTH_RECHECK_SECONDS),
         "TASKPULSE_METRICS_TOKEN": METRICS_TOKEN,
+        # The tests' webhook receivers listen on loopback (tests/webhook_receiver.py).
+        "TASKPULSE_WEBHOOK_ALLOW_PRIVATE": "1",
+        "TASKPULSE_WEBHOOK_ALLOW_HTTP": "1",
     }
 
 
@@ -197,16 +200,45 @@ def start_worker(
 ) -> Process:
     """One pool process, so that a task submitted behind a busy one waits at `pending`; or, with
     `as_bin_run`, the worker bin/run starts: two pool processes and the beat inside. Either
-    also runs the host project's tasks of tests/host_tasks.py."""
+    also runs the host project's tasks of tests/host_tasks.py. Neither takes webhook
+    deliveries, which have a worker of their own, as in bin/run (start_webhook_worker)."""
     celery = str(Path(sys.executable).parent / "celery")
     if as_bin_run:
         options = ["-B", "--schedule", str(logs_dir / f"{name}-beat-schedule"), "--concurrency", "2"]
     else:
         options = ["--concurrency", "1"]
+    options += ["--exclude-queues", "webhooks"]
     worker = Process(
         name,
         [celery, "-A", "project", "worker", "--loglevel", "INFO", *options, "--hostname", f"{name}@%h"]
         + ["--include", "tests.host_tasks"],
+        env,
+        logs_dir,
+    )
+    worker.ready = lambda: " ready." in worker.log_since_start()
+    worker.wait_until(worker.ready, "ready")
+    return worker
+
+
+def start_webhook_worker(env: dict, logs_dir: Path, name: str = "webhook-worker") -> Process:
+    """bin/run's worker of the webhooks queue, with the beat that sends deliveries due again."""
+    celery = str(Path(sys.executable).parent / "celery")
+    beat = ["-B", "--schedule", str(logs_dir / f"{name}-beat-schedule")]
+    worker = Process(
+        name,
+        [
+            celery,
+            "-A",
+            "project",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--queues",
+            "webhooks",
+            "--concurrency",
+            "2",
+        ]
+        + [*beat, "--hostname", f"{name}@%h"],
         env,
         logs_dir,
     )

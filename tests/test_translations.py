@@ -28,7 +28,7 @@ CATALOGS = sorted(
 CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
 # Latin words a Chinese page keeps: names, formats, and what the reader types as it is.
 KEPT_IN_LATIN = {
-    "Taskpulse", "English", "CSV", "UTF", "PDF", "Markdown", "JSON", "API",
+    "Taskpulse", "English", "CSV", "UTF", "PDF", "Markdown", "JSON", "API", "URL", "Webhook",
     "name", "type", "text", "integer", "number", "boolean", "date", "email", "alice",
 }  # fmt: skip
 
@@ -137,6 +137,15 @@ def test_a_chinese_browser_gets_the_dashboard_in_chinese(client, user):
 
     assert "启动任务" in response.text
     assert english_left(response.text) == set()
+
+
+def test_a_chinese_browser_gets_the_webhooks_page_in_chinese(client, user):
+    client.force_login(user)
+
+    response = client.get(reverse("webhooks"), **CHINESE)
+
+    assert "签名密钥" in response.text
+    assert english_left(response.text) == {"Signature"}  # the header's name, Taskpulse-Signature
 
 
 def test_the_switcher_keeps_the_chosen_language_over_the_browser_s(client, user):

@@ -11,7 +11,7 @@ from tests.helpers import log_in_page
 pytestmark = pytest.mark.e2e
 
 # Latin words the Chinese page keeps: names, formats, and what the reader types as it is.
-KEPT_IN_LATIN = {"Taskpulse", "English", "CSV", "UTF", "PDF", "Markdown", "name", "type"}
+KEPT_IN_LATIN = {"Taskpulse", "English", "CSV", "UTF", "PDF", "Markdown", "Webhook", "name", "type"}
 
 
 def chinese_dashboard(chromium, daphne_server, live_user):
