@@ -1,6 +1,7 @@
 """The contract's required fields (../shared/protocol.md), checked on messages as they arrive
 over each transport, so that no transport can drift from it unnoticed."""
 
+import json
 import re
 
 ISO_MILLISECONDS_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -46,6 +47,28 @@ def assert_step(step: dict) -> None:
         assert isinstance(step[field], expected), f"{field} of {step}"
     assert step["status"] in STATUSES
     assert 0.0 <= step["progress"] <= 100.0
+
+
+WEBHOOK_EVENTS = {"task.started", "task.completed", "task.failed", "task.cancelled"}
+WEBHOOK_SIGNATURE = re.compile(r"^t=\d+(,v1=[0-9a-f]{64}){1,2}$")
+
+
+def assert_webhook_delivery(headers: dict, raw_body: str) -> dict:
+    """A webhook call as the contract's "Webhooks" says: its three headers and its body
+    {id, event, created_at, data}, `data` a task message (a complete one for an end). Returns
+    the body."""
+    body = json.loads(raw_body)
+    assert set(body) == {"id", "event", "created_at", "data"}, body
+    assert body["event"] in WEBHOOK_EVENTS
+    assert headers["Taskpulse-Event"] == body["event"]
+    assert headers["Taskpulse-Delivery"] == body["id"]
+    assert WEBHOOK_SIGNATURE.match(headers["Taskpulse-Signature"]), headers["Taskpulse-Signature"]
+    assert headers["Content-Type"] == "application/json"
+    assert_task_message(body["data"])
+    ended = body["event"] != "task.started"
+    assert body["data"]["type"] == ("complete" if ended else "progress"), body
+    assert body["data"]["status"] == (body["event"].removeprefix("task.") if ended else "running"), body
+    return body
 
 
 SERVER_TYPES = {
