@@ -1,8 +1,12 @@
-"""The benchmark's database: brought to a known state first, and its load counted by PostgreSQL."""
+"""The benchmark's database: brought to a known state first, and its load counted by PostgreSQL;
+and the load on Redis, counted by Redis."""
 
 import logging
 import time
 
+import redis
+
+from django.conf import settings
 from django.db import DatabaseError, connection
 
 logger = logging.getLogger(__name__)
@@ -37,13 +41,16 @@ def database_transactions() -> int | None:
         return cursor.fetchone()[0]
 
 
-def database_rate(seconds: float) -> float | None:
-    """Transactions per second over a window of steady load. Backends publish their counts up to
-    a second late (10 s when idle), alike at both ends of the window; this process's own three
-    reads are taken off."""
-    before = database_transactions()
+def redis_commands() -> int:
+    """Commands Redis has run since it started, from every client (its INFO stats)."""
+    return redis.Redis.from_url(settings.REDIS_URL).info("stats")["total_commands_processed"]
+
+
+def load_rates(seconds: float) -> tuple[float | None, float]:
+    """Database transactions and Redis commands per second over a window of steady load; the
+    Redis server is the benchmark's own, its other databases idle."""
+    before, commands = database_transactions(), redis_commands()
     time.sleep(seconds)
-    after = database_transactions()
-    if before is None:
-        return None
-    return max(0.0, (after - before - 3) / seconds)
+    after, commands = database_transactions(), redis_commands() - commands - 1
+    database = None if before is None else max(0.0, (after - before - 3) / seconds)
+    return database, max(0.0, commands / seconds)

@@ -2,27 +2,30 @@
 
     python bench/load.py '<json plan>'
 
-Every client sends the session cookie and a same-site Origin, as a browser does. The plan's
+Every client sends the session cookie and a same-site Origin, as a browser does, and speaks the
+plan's `design` (bench/clients.py: Taskpulse, the DB-polling baseline, or a peer). The plan's
 `mode` says what the clients do:
 
-- `follow`: each client follows one task over a WebSocket (`path`, `/ws/tasks/{task_id}/` or the
-  polling baseline's `/ws/poll/{task_id}/`) until it ends;
-- `poll-http`: each client polls `GET /api/tasks/<id>/` every `interval` seconds, as the
-  HTTP-polling seed design's browser does, until the task ends (or for `duration` seconds);
-- `storm`: as `follow`, resuming with `?last_seq=` whenever its connection drops, as the bundled
-  client does;
-- `idle`: clients that open a socket on the plan's tasks (round robin), opened in `steps`, and
-  then read nothing: on a task that never moves, idle clients; on running ones, stalled readers
-  (a phone in a tunnel), whose frames pile up in their small buffers and then the server's;
+- `follow`: each client follows one task until it ends;
+- `poll-http`: each client polls Taskpulse's `GET /api/tasks/<id>/` every `interval` seconds, as
+  the HTTP-polling seed design's browser does, until the task ends (or for `duration` seconds);
+- `storm`: as `follow`, resuming whenever its connection drops, as the design's client does;
+- `drop`: as `storm`; on a line on stdin every connection is cut, and the clients reconnect and
+  resume once the network has been down for `drop_seconds`;
+- `watch`: watchers of the plan's tasks, opened in `steps`, reading whatever comes: on a task
+  that never moves, what a design costs while nothing happens;
+- `stalled`: Taskpulse sockets opened in `steps` that then read nothing: on running tasks,
+  stalled readers (a phone in a tunnel);
 - `soak`: rounds of tasks read from stdin, a line of task ids each; the clients, spread over a
-  round's tasks, follow them to their end, resuming with `?last_seq=` whenever their connection
-  drops, while `drop_per_second` of the open connections are cut every second. After each round
-  the process says `done <n>`; an empty line ends it.
+  round's tasks, follow them to their end, resuming whenever their connection drops, while
+  `drop_per_second` of the open connections are cut every second. After each round the process
+  says `done <n>`; an empty line ends it.
 
-Each receive is stamped with the wall clock and written as `time, task_id, seq, message` to the
-plan's `records` file. The process says `ready <n>` on stdout once its clients are in place
-(in `idle` mode after each step, waiting for a line on stdin before the next), and at the end
-prints one JSON line of what went wrong, if anything.
+Each receive is stamped with the wall clock and written as `time, task_id, seq, client, message`
+to the plan's `records` file (the client's number in the resuming modes). The process says
+`ready <n>` on stdout once its clients are in place (in `watch` and `stalled` modes after each
+step, waiting for a line on stdin before the next), and at the end prints one JSON line of what
+went wrong, if anything.
 """
 
 import asyncio
@@ -34,6 +37,8 @@ from collections import Counter
 
 import websockets
 
+from bench import clients
+
 BATCH = 100  # connections opened at once, as a crowd of browsers arrives
 TERMINAL = {"completed", "failed", "cancelled"}
 
@@ -41,6 +46,7 @@ TERMINAL = {"completed", "failed", "cancelled"}
 class Load:
     def __init__(self, plan: dict) -> None:
         self.plan = plan
+        self.design = plan.get("design", "taskpulse")
         self.base_url = plan["base_url"]
         self.ws_base = self.base_url.replace("http", "ws", 1)
         self.cookie = plan["cookie"]
@@ -52,10 +58,12 @@ class Load:
         self.completed = 0
         self.relive_times: list[float] = []
 
-    def record(self, moment: float, message: dict) -> None:
+    def record(self, moment: float, message: dict, client: int | str = "") -> None:
         if self.records is not None:
             text = str(message.get("message", "")).replace("\t", " ").replace("\n", " ")
-            self.records.write(f"{moment:.6f}\t{message['task_id']}\t{message.get('seq', '')}\t{text}\n")
+            self.records.write(
+                f"{moment:.6f}\t{message['task_id']}\t{message.get('seq', '')}\t{client}\t{text}\n"
+            )
 
     def task_for(self, client: int) -> str:
         task_ids = self.plan["task_ids"]
@@ -70,10 +78,15 @@ class Load:
             ping_interval=None,
         )
 
-    async def open_all(self, count: int, open_one) -> list:
+    async def open(self, task_id: str, resume=None) -> clients.Stream:
+        return await clients.open_stream(self.design, self.base_url, self.cookie, task_id, resume)
+
+    async def open_all(self, count: int, open_one, first: int = 0) -> list:
         opened = []
-        for start in range(0, count, BATCH):
-            opened += await asyncio.gather(*(open_one(n) for n in range(start, min(start + BATCH, count))))
+        for start in range(first, first + count, BATCH):
+            opened += await asyncio.gather(
+                *(open_one(n) for n in range(start, min(start + BATCH, first + count)))
+            )
         return opened
 
     def ready(self, count: int) -> None:
@@ -82,43 +95,32 @@ class Load:
     # follow ---------------------------------------------------------------------------------
 
     async def follow(self) -> None:
-        async def open_one(client):
-            task_id = self.task_for(client)
-            ws = await self.connect(self.plan["path"].format(task_id=task_id))
-            first = json.loads(await ws.recv())
-            return ws, first.get("seq", 0)
+        streams = await self.open_all(self.plan["clients"], lambda n: self.open(self.task_for(n)))
+        self.ready(len(streams))
+        await asyncio.gather(*(self._read_to_end(stream) for stream in streams))
 
-        sockets = await self.open_all(self.plan["clients"], open_one)
-        self.ready(len(sockets))
-        await asyncio.gather(*(self._read_to_end(ws, seq) for ws, seq in sockets))
-
-    async def _read_to_end(self, ws, last_seq: int) -> None:
+    async def _read_to_end(self, stream: clients.Stream) -> None:
+        last_seq = stream.resume or 0
         try:
-            async for frame in ws:
+            async for message in stream:
                 moment = time.time()
-                message = json.loads(frame)
-                if message["type"] == "ping":
-                    await ws.send('{"type":"pong"}')
-                    continue
                 last_seq = self._check_seq(message, last_seq)
                 self.record(moment, message)
                 if message.get("status") in TERMINAL:
                     self.completed += 1
                     break
-        except websockets.ConnectionClosed:
-            pass
         finally:
-            await ws.close()
-            self.close_codes[ws.close_code] += 1
+            await stream.close()
 
     def _check_seq(self, message: dict, last_seq: int) -> int:
+        """Order and gaps, where the design promises them: Taskpulse's events. (The peers' losses
+        are counted by the `drop` mode against what their tasks reported.)"""
         seq = message.get("seq")
-        if seq is None:
+        if seq is None or self.design != "taskpulse":
             return last_seq
         if seq <= last_seq:
             self.duplicates += 1
             return last_seq
-        # The polling baseline skips what happened between two reads by design; events must not.
         if seq != last_seq + 1 and message["type"] in ("progress", "complete"):
             self.gaps += 1
         return seq
@@ -156,7 +158,7 @@ class Load:
                         self.errors["gave up"] += 1
                         return
                     writer.write(request)
-                    state = await asyncio.wait_for(_read_json_response(reader), give_up_at - asked)
+                    state = await asyncio.wait_for(clients.read_json_response(reader), give_up_at - asked)
                     moment = time.time()
                     if not counted:
                         counted = True
@@ -177,150 +179,184 @@ class Load:
                 if not counted:  # a client that failed at once must not hold the others back
                     count_in()
 
-        clients = [asyncio.create_task(one(n)) for n in range(self.plan["clients"])]
+        pollers = [asyncio.create_task(one(n)) for n in range(self.plan["clients"])]
         await started.wait()
         self.ready(self.plan["clients"])
-        await asyncio.gather(*clients)
+        await asyncio.gather(*pollers)
 
-    # storm ----------------------------------------------------------------------------------
+    # resuming: storm, drop, soak ------------------------------------------------------------
+
+    async def _open_resuming(self, task_id: str, resume, deadline: float):
+        """A stream on the task from `resume`, tried again with jitter until it opens; None once
+        `deadline` has passed."""
+        while time.monotonic() < deadline:
+            try:
+                return await self.open(task_id, resume)
+            except (OSError, ValueError, TimeoutError, asyncio.IncompleteReadError, clients.Closed,
+                    websockets.InvalidHandshake, websockets.ConnectionClosed):  # fmt: skip
+                await asyncio.sleep(random.uniform(0.05, 0.15))
+        return None
+
+    async def _follow_resuming(self, client: int, task_id: str, *, on_live=None, open_streams=None,
+                               back_online=None) -> None:  # fmt: skip
+        """Follow the task to its end, reopening the stream whenever it drops (at once, with
+        0-100 ms of jitter, as the bundled client does; or once `back_online` is set, when the
+        drop was the network's), from where the design's client resumes."""
+        resume, drops, last_seq = None, 0, 0
+        deadline = time.monotonic() + self.plan["patience"]
+        while (stream := await self._open_resuming(task_id, resume, deadline)) is not None:
+            if on_live is not None:
+                on_live(drops, time.time())
+            if open_streams is not None:
+                open_streams.add(stream)
+            try:
+                async for message in stream:
+                    moment = time.time()
+                    last_seq = self._check_seq(message, last_seq)
+                    self.record(moment, message, client)
+                    if message.get("status") in TERMINAL:
+                        self.completed += 1
+                        await stream.close()
+                        return
+            finally:
+                if open_streams is not None:
+                    open_streams.discard(stream)
+            if stream.close_code is not None:
+                self.close_codes[stream.close_code] += 1
+            resume = stream.resume
+            drops += 1
+            if back_online is not None and not back_online.is_set():
+                await back_online.wait()
+            else:
+                await asyncio.sleep(random.uniform(0, 0.1))
+        self.errors["gave up"] += 1
 
     async def storm(self) -> None:
-        """Follow with resume: a dropped connection is reopened at once (0-100 ms jitter, as the
-        bundled client) with `?last_seq=`. A client is live again when the server answers the
-        `ping` it sends as the socket opens: a consumer handles a message only after its connect,
-        so the pong comes once the socket has joined the task's group and been sent what it
-        missed; or, if its task ended meanwhile, when it is sent the end. (The first frame would
-        not do: a client that missed nothing is sent nothing until its task's next event, up to
-        5 s later at this load.)"""
+        """Follow with resume while the server restarts. A client is live again when its stream
+        is subscribed again (clients.py says when that is for each design)."""
         connected = asyncio.Event()
         waiting = [self.plan["clients"]]
 
-        async def one(client):
-            task_id = self.task_for(client)
-            last_seq, drops = 0, 0
-            deadline = time.monotonic() + self.plan["patience"]
-            while (ws := await self._open_resuming(task_id, last_seq, deadline)) is not None:
-                live = None
-                try:
-                    await ws.send('{"type":"ping"}')
-                    async for frame in ws:
-                        moment = time.time()
-                        message = json.loads(frame)
-                        terminal = message.get("status") in TERMINAL
-                        if live is None and (message["type"] == "pong" or terminal):
-                            live = moment
-                            if drops:
-                                self.relive_times.append(moment)
-                            else:
-                                waiting[0] -= 1
-                                if not waiting[0]:
-                                    connected.set()
-                        if message["type"] in {"ping", "pong"}:
-                            continue
-                        last_seq = self._check_seq(message, last_seq)
-                        self.record(moment, message)
-                        if terminal:
-                            self.completed += 1
-                            await ws.close()
-                            return
-                except websockets.ConnectionClosed:
-                    pass
-                self.close_codes[ws.close_code] += 1
-                drops += 1
-                await asyncio.sleep(random.uniform(0, 0.1))
-            self.errors["gave up"] += 1
+        def on_live(drops, moment):
+            if drops:
+                self.relive_times.append(moment)
+                return
+            waiting[0] -= 1
+            if not waiting[0]:
+                connected.set()
 
-        clients = []
+        followers = []
         for start in range(0, self.plan["clients"], BATCH):
-            clients += [
-                asyncio.create_task(one(n)) for n in range(start, min(start + BATCH, self.plan["clients"]))
+            followers += [
+                asyncio.create_task(self._follow_resuming(n, self.task_for(n), on_live=on_live))
+                for n in range(start, min(start + BATCH, self.plan["clients"]))
             ]
             await asyncio.sleep(0.05)
         await connected.wait()
         self.ready(self.plan["clients"])
-        await asyncio.gather(*clients)
+        await asyncio.gather(*followers)
 
-    # soak -----------------------------------------------------------------------------------
+    async def drop(self) -> None:
+        """Follow with resume; on a line on stdin, every connection is cut and the network stays
+        down for `drop_seconds` (2 s) before the clients reconnect, from where each resumes."""
+        connected = asyncio.Event()
+        waiting = [self.plan["clients"]]
+        open_streams: set = set()
+        back_online = asyncio.Event()
+        back_online.set()
+
+        def on_live(drops, moment):
+            if not drops:
+                waiting[0] -= 1
+                if not waiting[0]:
+                    connected.set()
+
+        followers = [
+            asyncio.create_task(
+                self._follow_resuming(
+                    n, self.task_for(n), on_live=on_live, open_streams=open_streams, back_online=back_online
+                )  # fmt: skip
+            )
+            for n in range(self.plan["clients"])
+        ]
+        await connected.wait()
+        self.ready(self.plan["clients"])
+        lines = await _stdin_lines()
+        await lines.readline()
+        back_online.clear()
+        for stream in list(open_streams):
+            stream.abort()
+            self.errors["cut on purpose"] += 1
+        await asyncio.sleep(self.plan.get("drop_seconds", 2))
+        back_online.set()
+        await asyncio.gather(*followers)
 
     async def soak(self) -> None:
-        lines = asyncio.StreamReader()
-        loop = asyncio.get_running_loop()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin)
+        lines = await _stdin_lines()
         self.ready(self.plan["clients"])
         while task_ids := (await lines.readline()).decode().split():
             completed = self.completed
-            open_sockets: set = set()
-            cutter = asyncio.create_task(self._cut_every_second(open_sockets))
+            open_streams: set = set()
+            cutter = asyncio.create_task(self._cut_every_second(open_streams))
             await asyncio.gather(
                 *(
-                    self._follow_resuming(task_ids[n % len(task_ids)], open_sockets)
+                    self._follow_resuming(n, task_ids[n % len(task_ids)], open_streams=open_streams)
                     for n in range(self.plan["clients"])
                 )
             )
             cutter.cancel()
             print(f"done {self.completed - completed}", flush=True)
 
-    async def _cut_every_second(self, open_sockets: set) -> None:
+    async def _cut_every_second(self, open_streams: set) -> None:
         """Cut `drop_per_second` of the open connections each second, as networks do."""
         while True:
             await asyncio.sleep(1)
-            count = round(len(open_sockets) * self.plan["drop_per_second"])
-            for ws in random.sample(sorted(open_sockets, key=id), min(count, len(open_sockets))):
-                ws.transport.abort()
+            count = round(len(open_streams) * self.plan["drop_per_second"])
+            for stream in random.sample(sorted(open_streams, key=id), min(count, len(open_streams))):
+                stream.abort()
                 self.errors["cut on purpose"] += 1
 
-    async def _open_resuming(self, task_id: str, last_seq: int, deadline: float):
-        """A socket on the task from `last_seq`, tried again with jitter until it opens; None once
-        `deadline` has passed."""
-        while time.monotonic() < deadline:
-            try:
-                return await self.connect(f"/ws/tasks/{task_id}/?last_seq={last_seq}")
-            except (OSError, websockets.InvalidHandshake, TimeoutError):
-                await asyncio.sleep(random.uniform(0.05, 0.15))
-        return None
+    # watch, stalled -------------------------------------------------------------------------
 
-    async def _follow_resuming(self, task_id: str, open_sockets: set) -> None:
-        last_seq = 0
-        deadline = time.monotonic() + self.plan["patience"]
-        while (ws := await self._open_resuming(task_id, last_seq, deadline)) is not None:
-            open_sockets.add(ws)
-            try:
-                async for frame in ws:
-                    message = json.loads(frame)
-                    if message["type"] == "ping":
-                        await ws.send('{"type":"pong"}')
-                        continue
-                    last_seq = self._check_seq(message, last_seq)
-                    if message.get("status") in TERMINAL:
-                        self.completed += 1
-                        await ws.close()
-                        return
-            except websockets.ConnectionClosed:
-                pass
-            finally:
-                open_sockets.discard(ws)
-            self.close_codes[ws.close_code] += 1
-            await asyncio.sleep(random.uniform(0, 0.1))
-        self.errors["gave up"] += 1
+    async def watch(self) -> None:
+        """Watchers of the plan's tasks (round robin), opened in `steps`: each reads what comes
+        (heartbeats, pings to answer, a poller's answers) until the load ends. On a task that
+        never moves, what a design costs while nothing happens."""
+        lines = await _stdin_lines()
+        streams: list = []
+        readers: list = []
+        for total in self.plan["steps"]:
+            opened = await self.open_all(
+                total - len(streams), lambda n: self.open(self.task_for(n)), len(streams)
+            )
+            streams += opened
+            readers += [asyncio.create_task(self._drain(stream)) for stream in opened]
+            self.ready(len(streams))
+            await lines.readline()
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*(stream.close() for stream in streams), return_exceptions=True)
 
-    # idle -----------------------------------------------------------------------------------
+    async def _drain(self, stream: clients.Stream) -> None:
+        async for _message in stream:
+            pass
+        self.errors["watcher dropped"] += 1
 
-    async def idle(self) -> None:
-        task_ids = self.plan["task_ids"]
-        sockets = []
-        lines = asyncio.StreamReader()
-        loop = asyncio.get_running_loop()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin)
+    async def stalled(self) -> None:
+        """Taskpulse sockets that open on the plan's tasks and then read nothing: on running
+        tasks, stalled readers (a phone in a tunnel), whose frames pile up in their small buffers
+        and then the server's. The WebSocket protocol's pings are answered by the library, as a
+        backgrounded browser tab does."""
+        lines = await _stdin_lines()
 
         async def open_one(n):
-            ws = await self.connect(self.plan["path"].format(task_id=task_ids[n % len(task_ids)]))
+            ws = await self.connect(f"/ws/tasks/{self.task_for(n)}/")
             await ws.recv()  # the snapshot: authenticated, authorised, subscribed
             return ws
 
-        # Nothing is read: heartbeats queue up in the client's small buffer, and the WebSocket
-        # protocol's pings are answered by the library, as a backgrounded browser tab does.
+        sockets = []
         for total in self.plan["steps"]:
-            sockets += await self.open_all(total - len(sockets), open_one)
+            sockets += await self.open_all(total - len(sockets), open_one, len(sockets))
             self.ready(len(sockets))
             await lines.readline()
         await asyncio.gather(*(ws.close() for ws in sockets))
@@ -338,18 +374,11 @@ class Load:
         }
 
 
-async def _read_json_response(reader: asyncio.StreamReader) -> dict:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    body = await reader.readexactly(length)
-    if status != 200:
-        raise ValueError(f"HTTP {status}: {body[:200]!r}")
-    return json.loads(body)
+async def _stdin_lines() -> asyncio.StreamReader:
+    lines = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin)
+    return lines
 
 
 def main() -> None:
@@ -359,7 +388,9 @@ def main() -> None:
         "follow": load.follow,
         "poll-http": load.poll_http,
         "storm": load.storm,
-        "idle": load.idle,
+        "drop": load.drop,
+        "watch": load.watch,
+        "stalled": load.stalled,
         "soak": load.soak,
     }
     asyncio.run(run[plan["mode"]]())

@@ -1,14 +1,14 @@
-"""The six measurements of the benchmark, each beside its baselines, as rows of the report."""
+"""The measurements of the benchmark, each beside the peers and the baselines, as rows of the
+report."""
 
 import signal
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy
-
-from bench import stack
-from bench.database import database_rate
+from bench import losses, many_tasks, stack
+from bench.database import load_rates
+from bench.latencies import percentiles
 from bench.report import Row
 from tasks_app import services
 from tasks_app.models import Task, TaskEvent
@@ -31,12 +31,25 @@ class Sizes:
     reporter_updates: int
 
 
-FULL = Sizes((100, 1000), 20, 12, 1000, 1000, 20, (1000, 2000, 3000, 4000, 5000), 1000, 20, 100_000)
+FULL = Sizes((100, 1000), 20, 12, 1000, 5000, 20, (2000, 4000, 6000, 8000, 10000), 1000, 20, 100_000)
 SMOKE = Sizes((10,), 2, 2, 10, 10, 4, (10, 20), 10, 1, 2_000)
 STORM_MESSAGES_PER_SECOND = 200  # as in the latency test at 1,000 clients
-POLL = {"mode": "follow", "path": "/ws/poll/{task_id}/"}
+POLL = {"mode": "follow", "design": "db-poll"}
 HTTP_POLL = {"mode": "poll-http"}
 REPORTER_ROUNDS = 5
+OURS = "Taskpulse (events)"
+# The peers: each one's row name, the client design that follows it (bench/clients.py), and the
+# server that serves it (bench/stack.py).
+PEERS = (
+    ("celery-progress, HTTP polling", "celery-progress-http", "peers"),
+    ("celery-progress, WebSocket", "celery-progress-ws", "peers"),
+    ("django-eventstream, SSE", "eventstream", "peers"),
+    ("python-socketio, Redis manager", "socketio", "socketio"),
+)
+# A peer that holds no connection between its requests has no memory per connection to measure.
+CONNECTED_PEERS = tuple(peer for peer in PEERS if peer[1] != "celery-progress-http")
+DROP_SECONDS = 2
+DROP_EVENTS_PER_SECOND = 5  # under the reporter's throttle, so that every tick is an event
 
 
 @contextmanager
@@ -67,7 +80,29 @@ def profiles(bench, sizes, daphne) -> None:
                  seconds=sizes.seconds / 2, profile=str(out / "profile-fanout.txt"))  # fmt: skip
 
 
-MEASUREMENTS = ("reporter", "latency", "fanout", "database", "engines", "storm", "capacity")
+MEASUREMENTS = (
+    "reporter",
+    "latency",
+    "fanout",
+    "database",
+    "drop",
+    "engines",
+    "storm",
+    "capacity",
+    "many-tasks",
+)
+
+
+@contextmanager
+def peer_servers(bench):
+    """The peers' worker and their two servers, for the measurements that share them."""
+    bench.start_peer_worker()
+    servers = {"peers": bench.server("peers"), "socketio": bench.server("socketio")}
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
 
 
 def run_all(bench, only: tuple[str, ...] = MEASUREMENTS) -> None:
@@ -79,14 +114,15 @@ def run_all(bench, only: tuple[str, ...] = MEASUREMENTS) -> None:
     if "reporter" in only:
         reporter_cost(bench, sizes)
     bench.start_worker()
-    # These three share one Taskpulse server and one DB-polling server.
-    shared = [run for name, run in (("latency", latency), ("fanout", fanout), ("database", database))
-              if name in only]  # fmt: skip
+    # These share one Taskpulse server, one DB-polling server and the peers' servers.
+    shared = [run for name, run in (("latency", latency), ("fanout", fanout), ("database", database),
+                                    ("drop", drop)) if name in only]  # fmt: skip
     if shared:
         daphne, polling = bench.server("daphne"), bench.server("polling")
         try:
-            for run in shared:
-                run(bench, sizes, daphne, polling)
+            with peer_servers(bench) as peers:
+                for run in shared:
+                    run(bench, sizes, daphne, polling, peers)
             if bench.options.profile and "fanout" in only:
                 profiles(bench, sizes, daphne)
         finally:
@@ -96,17 +132,22 @@ def run_all(bench, only: tuple[str, ...] = MEASUREMENTS) -> None:
         engines(bench, sizes)
     if "storm" in only:
         storm(bench, sizes)
+        bench.start_peer_worker()
+        for name, design, kind in PEERS:
+            storm(bench, sizes, design=design, kind=kind, name=name)
         if bench.options.profile:
             storm(bench, sizes, profile=str(bench.options.out / "profile-storm.txt"))
     if "capacity" in only:
         for kind in ("daphne", "uvicorn"):
             capacity(bench, sizes, kind)
-
-
-def percentiles(latencies: list[float]) -> tuple[float, float, float]:
-    if not latencies:
-        return (float("nan"),) * 3
-    return tuple(float(value) for value in numpy.percentile(latencies, [50, 95, 99]))
+        bench.start_peer_worker()
+        for name, design, kind in CONNECTED_PEERS:
+            capacity(bench, sizes, kind, design=design, name=name)
+    if "many-tasks" in only:
+        bench.stop_peer_worker()
+        bench.stop_worker()
+        many_tasks.run(bench, sizes)
+        bench.start_worker()
 
 
 def latency_figures(result: dict) -> dict:
@@ -131,11 +172,12 @@ def conditions(result: dict, clients: int, tasks: int, extra: str = "") -> str:
     return text
 
 
-def latency(bench, sizes, daphne, polling) -> None:
+def latency(bench, sizes, daphne, polling, peers) -> None:
     """At 100 clients all follow the 20 running tasks (1,000 msgs/s delivered), alone and again
     beside 100 clients on the same tasks that read nothing (slow readers must not slow the
     others); at 1,000, one client follows each running task and the rest wait on tasks that do
-    not move, so that 200 events/s are delivered in all (the issue's target)."""
+    not move, so that 200 events/s are delivered in all (the issue's target). Each peer the
+    same way, on its own server."""
     for clients in sizes.clients:
         watching = clients if clients == sizes.clients[0] else sizes.tasks
         common = {"clients": watching, "tasks": sizes.tasks, "seconds": sizes.seconds,
@@ -146,6 +188,10 @@ def latency(bench, sizes, daphne, polling) -> None:
             beside_stalled = bench.follow(
                 label=f"events beside stalled, {clients}", server=daphne, stalled_clients=clients, **common
             )
+        peer_results = [
+            (name, bench.follow(label=f"{design}, {clients}", server=peers[kind], design=design, **common))
+            for name, design, kind in PEERS
+        ]
         db = bench.follow(label=f"db-poll, {clients}", server=polling, **POLL, **common)
         http = http_polling(bench, f"http-poll, {clients}", **common)
         extra = (
@@ -153,7 +199,7 @@ def latency(bench, sizes, daphne, polling) -> None:
             if watching < clients
             else ""
         )
-        rows = [("Taskpulse (events)", ours), ("DB-polling consumer", db), ("HTTP polling", http)]
+        rows = [(OURS, ours), *peer_results, ("DB-polling consumer", db), ("HTTP polling", http)]
         if beside_stalled is not None:
             stalled_design = f"Taskpulse (events), {clients:,} stalled readers beside"
             rows.insert(1, (stalled_design, beside_stalled))
@@ -165,7 +211,7 @@ def latency(bench, sizes, daphne, polling) -> None:
                     design,
                     conditions(result, clients, sizes.tasks, extra or f"server {result['server_mb']:.0f} MB"),
                     latency_figures(result),
-                    baseline_of=None if result is ours else "Taskpulse (events)",
+                    baseline_of=None if result is ours else OURS,
                     group=str(clients),
                 )
             )
@@ -176,14 +222,18 @@ def fanout_seconds(sizes) -> float:
     return max(2.0, sizes.seconds / 2)
 
 
-def fanout(bench, sizes, daphne, polling) -> None:
-    # 10,000 messages/s asked of one server process: more than it delivers, so this measures
+def fanout(bench, sizes, daphne, polling, peers) -> None:
+    # 10,000 messages/s asked of one server process: as much as it delivers, so this measures
     # its most, and the latency of a backlog.
     common = {"clients": sizes.fanout, "tasks": 1, "seconds": fanout_seconds(sizes)}
     ours = bench.follow(label="fan-out", server=daphne, **common)
+    peer_results = [
+        (name, bench.follow(label=f"fan-out {design}", server=peers[kind], design=design, **common))
+        for name, design, kind in PEERS
+    ]
     db = bench.follow(label="fan-out db-poll", server=polling, **POLL, **common)
     http = http_polling(bench, "fan-out http-poll", **common)
-    for design, result in (("Taskpulse (events)", ours), ("DB-polling consumer", db), ("HTTP polling", http)):
+    for design, result in ((OURS, ours), *peer_results, ("DB-polling consumer", db), ("HTTP polling", http)):
         rate = result["delivered"] / result["window"] if result["window"] else 0
         figures = {"msgs/s": rate, **latency_figures(result)}
         bench.rows.append(
@@ -192,16 +242,19 @@ def fanout(bench, sizes, daphne, polling) -> None:
                 design,
                 conditions(result, sizes.fanout, 1),
                 figures,
-                baseline_of=None if result is ours else "Taskpulse (events)",
+                baseline_of=None if result is ours else OURS,
             )
         )
 
 
 def engines(bench, sizes) -> None:
-    """Uvicorn against Daphne, and channels-redis's core layer against its pub/sub layer (the
-    product's default, the baseline of the ratios), each on a server of its own."""
+    """Uvicorn and Daphne's own command against `manage.py serve`, and channels-redis's core layer
+    against its pub/sub layer (the product's default, the baseline of the ratios), each on a
+    server of its own."""
     clients = sizes.clients[-1]
-    for kind, layer in (("daphne", "pubsub"), ("uvicorn", "pubsub"), ("daphne", "core"), ("uvicorn", "core")):
+    names = {"daphne": "Daphne", "uvicorn": "Uvicorn", "daphne-plain": "Daphne's own command"}
+    for kind, layer in (("daphne", "pubsub"), ("daphne-plain", "pubsub"), ("uvicorn", "pubsub"),
+                        ("daphne", "core"), ("uvicorn", "core")):  # fmt: skip
         bench.start_worker(layer)
         server = bench.server(kind, layer)
         try:
@@ -222,7 +275,7 @@ def engines(bench, sizes) -> None:
             )
         finally:
             server.stop()
-        design = f"{kind.capitalize()}, {layer} layer"
+        design = f"{names[kind]}, {layer} layer"
         fan_rate = fan["delivered"] / fan["window"] if fan["window"] else 0
         bench.rows.append(
             Row(
@@ -241,19 +294,19 @@ def engines(bench, sizes) -> None:
     bench.start_worker()
 
 
-def storm(bench, sizes, profile: str | None = None) -> None:
+def storm(bench, sizes, profile: str | None = None, *, design="taskpulse", kind="daphne", name=OURS) -> None:
     """Clients following tasks when their server restarts: how long until all are live again.
 
     The clients follow 20 tasks at the latency test's load, 200 messages/s delivered in all:
     1,000 followers of one task at 10 events/s would need 10,000 messages/s, twice the fan-out
-    target, and measure the backlog of that rather than reconnecting."""
-    server = bench.server("daphne")
+    target, and measure the backlog of that rather than reconnecting. A peer's server is
+    restarted the same way, and its clients reconnect as its own client does."""
+    server = bench.server(kind)
     port = server.port
     per_second = STORM_MESSAGES_PER_SECOND / sizes.storm
-    task_ids = bench.tickers(sizes.tasks, sizes.storm_seconds, per_second=per_second)
-    run = bench.load(
-        {"mode": "storm", "base_url": server.base_url, "clients": sizes.storm, "task_ids": task_ids}
-    )
+    task_ids = bench.tickers(sizes.tasks, sizes.storm_seconds, per_second=per_second, design=design)
+    run = bench.load({"mode": "storm", "design": design, "base_url": server.base_url, "clients": sizes.storm,
+                      "task_ids": task_ids})  # fmt: skip
     run.wait_ready()
     bench.release()
     time.sleep(min(3, sizes.storm_seconds / 4))
@@ -261,7 +314,7 @@ def storm(bench, sizes, profile: str | None = None) -> None:
     server.popen.send_signal(signal.SIGTERM)
     server.popen.wait(30)
     stopped = time.time()
-    server = bench.server("daphne", port=port)
+    server = bench.server(kind, port=port)
     listening = time.time()
     spy = profile and stack.start_profile(server, sizes.storm_seconds, profile)
     summary = run.finish(timeout=sizes.storm_seconds * 4 + 120)
@@ -270,41 +323,43 @@ def storm(bench, sizes, profile: str | None = None) -> None:
         spy.wait()
         return  # a profiled run is slower: its figures are not reported
     relive = summary["relive_times"]
-    events = sum(task.last_seq for task in Task.objects.filter(pk__in=task_ids))
-    lost = sizes.storm - summary["completed"] + summary["gaps"]
+    lost = losses.count(design, task_ids, sizes.storm, bench.calls_file, run.records)
     figures = {
         "all live again, s after SIGTERM": (max(relive) - restart) if relive else float("nan"),
         "s after new server listened": (max(relive) - listening) if relive else float("nan"),
         "s the old server took to stop": stopped - restart,
         "s the new one took to listen": listening - stopped,
         "reconnected": len(relive),
+        "events missed per client": lost.missed_per_client,
+        "events repeated": lost.repeated,
     }
     bench.rows.append(
         Row(
             "4. connect storm",
-            "Taskpulse (events)",
+            name,
             f"{sizes.storm:,} clients following {sizes.tasks} tasks ({per_second:.2g} events/s "
-            f"each, {STORM_MESSAGES_PER_SECOND} messages/s delivered; {events} events); "
-            f"SIGTERM (1012), a new Daphne on the same port; resume with last_seq; live again: "
-            f"the server answered the ping a client sends on opening (it does once the socket has "
-            f"joined and been sent what it missed); "
-            f"clients that missed or repeated an event: {lost + summary['duplicates']}; "
-            f"close codes {summary['close_codes']}",
+            f"each, {STORM_MESSAGES_PER_SECOND} messages/s delivered); SIGTERM, a new server on the "
+            f"same port; each client reconnects as its design's does (Taskpulse resumes with last_seq); "
+            f"live again: subscribed again (Taskpulse: the server answered the ping a client sends on "
+            f"opening, which it does once the socket has joined and been sent what it missed); "
+            f"{lost.clients_missing} of {lost.clients:,} clients missed events, of {lost.reported:,} "
+            f"reported; {summary['completed']:,} followed to the end; close codes {summary['close_codes']}",
             figures,
+            baseline_of=None if design == "taskpulse" else OURS,
         )
     )
 
 
-def capacity(bench, sizes, kind: str) -> None:
+def capacity(bench, sizes, kind: str, *, design: str = "taskpulse", name: str | None = None) -> None:
     """Idle watchers held by one server process: memory per connection, CPU, database load."""
     server = bench.server(kind)
     steps = (10, *sizes.capacity)
     run = bench.load(
         {
-            "mode": "idle",
+            "mode": "watch",
+            "design": design,
             "base_url": server.base_url,
-            "path": "/ws/tasks/{task_id}/",
-            "task_ids": [str(bench.still.id)],
+            "task_ids": bench.still_tasks(design, steps[-1]),
             "steps": list(steps),
         }
     )
@@ -319,10 +374,11 @@ def capacity(bench, sizes, kind: str) -> None:
         cpu_before, started = server.cpu_seconds(), time.time()
         time.sleep(sizes.database_seconds)
         cpu = 100 * (server.cpu_seconds() - cpu_before) / (time.time() - started)
-        run.finish()
+        summary = run.finish()
     finally:
         server.stop()
-    bench.memory[kind] = [(count, rss / 2**20) for count, rss in points]
+    name = name or kind.capitalize()
+    bench.memory[name] = [(count, rss / 2**20) for count, rss in points]
     (base_count, base_rss), (top_count, top_rss) = points[0], points[-1]
     per_connection = (top_rss - base_rss) / (top_count - base_count) / 1024
     figures = {
@@ -331,40 +387,40 @@ def capacity(bench, sizes, kind: str) -> None:
         "idle CPU %": cpu,
         "RSS MB": top_rss / 2**20,
     }
+    what = (
+        f"idle authenticated /ws/tasks/ watchers of one task, heartbeat 25 s, a credentials round "
+        f"every {bench.env['TASKPULSE_AUTH_RECHECK_SECONDS']} s"
+        if design == "taskpulse"
+        else "idle watchers, each of a task of its own that never moves, reading what comes"
+    )
+    problems = f"; problems: {summary['errors']}" if summary["errors"] else ""
     bench.rows.append(
         Row(
             "3. capacity",
-            kind.capitalize(),
-            f"idle authenticated /ws/tasks/ watchers of one task, heartbeat 25 s, a credentials round "
-            f"every {bench.env['TASKPULSE_AUTH_RECHECK_SECONDS']} s; RSS from {base_count} connections; "
-            f"{server.tracebacks()} server tracebacks",
+            name,
+            f"{what}; RSS from {base_count} connections; {server.tracebacks()} server tracebacks{problems}",
             figures,
             baseline_of=None if kind == "daphne" else "Daphne",
         )
     )
 
 
-def database(bench, sizes, daphne, polling) -> None:
-    """Database transactions per second: idle watchers, and tasks sending 100 events/s."""
+def database(bench, sizes, daphne, polling, peers) -> None:
+    """Database transactions and Redis commands per second: idle watchers, and tasks sending 100
+    events/s."""
     watchers = sizes.database_watchers
     idle_rates = {}
-    for design, server, path in (
-        ("Taskpulse (events)", daphne, "/ws/tasks/{task_id}/"),
-        ("DB-polling consumer", polling, "/ws/poll/{task_id}/"),
+    for design, name, server in (
+        ("taskpulse", OURS, daphne),
+        *((design, name, peers[kind]) for name, design, kind in PEERS),
+        ("db-poll", "DB-polling consumer", polling),
     ):
-        idle = bench.load(
-            {
-                "mode": "idle",
-                "base_url": server.base_url,
-                "path": path,
-                "steps": [watchers],
-                "task_ids": [str(bench.still.id)],
-            }
-        )
+        idle = bench.load({"mode": "watch", "design": design, "base_url": server.base_url,
+                           "steps": [watchers], "task_ids": bench.still_tasks(design, watchers)})  # fmt: skip
         idle.wait_ready()
         # Past the round that reads the new connections' credentials: idle is what follows.
         time.sleep(float(bench.env["TASKPULSE_AUTH_RECHECK_SECONDS"]) + 2)
-        idle_rates[design] = database_rate(sizes.database_seconds)
+        idle_rates[name] = load_rates(sizes.database_seconds)
         idle.finish()
     with own_server(bench) as server:
         http_idle = bench.load(
@@ -379,7 +435,7 @@ def database(bench, sizes, daphne, polling) -> None:
         )
         http_idle.wait_ready()
         time.sleep(2)
-        idle_rates["HTTP polling"] = database_rate(sizes.database_seconds)
+        idle_rates["HTTP polling"] = load_rates(sizes.database_seconds)
         http_idle.finish(timeout=sizes.database_seconds * 4 + 60)
 
     tasks = max(1, sizes.tasks // 2)
@@ -390,24 +446,74 @@ def database(bench, sizes, daphne, polling) -> None:
         "measure_database": True,
     }
     busy = {
-        "Taskpulse (events)": bench.follow(label="db busy", server=daphne, **common),
+        OURS: bench.follow(label="db busy", server=daphne, **common),
+        **{
+            name: bench.follow(label=f"db busy {design}", server=peers[kind], design=design, **common)
+            for name, design, kind in PEERS
+        },
         "DB-polling consumer": bench.follow(label="db busy db-poll", server=polling, **POLL, **common),
         "HTTP polling": http_polling(bench, "db busy http-poll", **common),
     }
     for design, result in busy.items():
+        idle_database, idle_redis = idle_rates[design]
+        busy_database, busy_redis = result["database"]
         bench.rows.append(
             Row(
                 "6. database",
                 design,
-                f"{watchers:,} idle watchers of a task that does not move, after their first round | "
+                f"{watchers:,} idle watchers of tasks that do not move, after their first round | "
                 + conditions(
                     result,
                     common["clients"],
                     tasks,
                     f"a credentials round every {bench.env['TASKPULSE_AUTH_RECHECK_SECONDS']} s",
                 ),
-                {"transactions/s idle": idle_rates[design], "transactions/s at events": result["database"]},
-                baseline_of=None if design == "Taskpulse (events)" else "Taskpulse (events)",
+                {
+                    "transactions/s idle": idle_database,
+                    "Redis commands/s idle": idle_redis,
+                    "transactions/s at events": busy_database,
+                    "Redis commands/s at events": busy_redis,
+                },
+                baseline_of=None if design == OURS else OURS,
+            )
+        )
+
+
+def drop(bench, sizes, daphne, polling, peers) -> None:
+    """What a client loses across a 2-second drop of its network: clients follow tasks; all their
+    connections are cut at once and stay down for 2 s; each client then reconnects as its
+    design's does (Taskpulse with last_seq, django-eventstream with Last-Event-ID, the others
+    afresh) and follows its task to the end. Missed and repeated events are counted against what
+    was reported (bench/losses.py)."""
+    tasks = max(1, sizes.tasks // 2)
+    clients = tasks * 10
+    seconds = max(6.0, sizes.seconds)
+    for name, design, server in ((OURS, "taskpulse", daphne), *((n, d, peers[k]) for n, d, k in PEERS)):
+        task_ids = bench.tickers(tasks, seconds, per_second=DROP_EVENTS_PER_SECOND, design=design)
+        run = bench.load({"mode": "drop", "design": design, "base_url": server.base_url, "clients": clients,
+                          "task_ids": task_ids, "drop_seconds": DROP_SECONDS})  # fmt: skip
+        run.wait_ready()
+        bench.release()
+        time.sleep(seconds / 3)
+        summary = run.finish(timeout=seconds * 6 + 120, last_lines="drop\n")
+        lost = losses.count(design, task_ids, clients, bench.calls_file, run.records)
+        problems = {k: v for k, v in summary["errors"].items() if k != "cut on purpose"}
+        bench.rows.append(
+            Row(
+                "7. a 2-second drop",
+                name,
+                f"{clients} clients following {tasks} task{'s' if tasks > 1 else ''} "
+                f"({DROP_EVENTS_PER_SECOND} events/s each); "
+                f"{seconds / 3:.0f} s in, every connection cut and the network down {DROP_SECONDS} s; "
+                f"{lost.reported:,} events reported to these clients in all; "
+                f"{summary['completed']} followed to the end"
+                + (f"; problems: {problems}" if problems else ""),
+                {
+                    "events missed per client": lost.missed_per_client,
+                    "clients that missed any": lost.clients_missing,
+                    "events repeated": lost.repeated,
+                },
+                baseline_of=None if design == "taskpulse" else OURS,
             )
         )
 

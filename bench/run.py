@@ -1,12 +1,14 @@
-"""The benchmark: the product against the two polling designs, on the real stack, in one run.
+"""The benchmark: the product against its peers and the two polling designs, on the real stack,
+in one run.
 
     bin/bench [--smoke] [--out bench/results]
     bin/bench --soak [MINUTES] [--soak-clients N] [--out bench/results]
 
 Starts the server process (Daphne, or Uvicorn to compare), an instrumented Celery worker
-(bench/worker.py), and, as baselines, the database-polling consumer (bench/polling_server.py);
-drives them from a separate load process (bench/load.py) on the database and Redis of the
-environment; and writes results.md and results.png to --out. See docs/performance.md.
+(bench/worker.py), the peers' servers and worker (bench/peers/), and, as baselines, the
+database-polling consumer (bench/polling_server.py); drives them from a separate load process
+(bench/load.py) on the database and Redis of the environment; and writes results.md and
+results.png to --out. See docs/performance.md.
 """
 
 import argparse
@@ -45,12 +47,21 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from bench import measurements, report, soak, stack  # noqa: E402
-from bench.database import database_rate, database_settle  # noqa: E402
+from bench.database import database_settle, load_rates  # noqa: E402
+from bench.latencies import join_latencies  # noqa: E402
 from project.celery import app  # noqa: E402
 from tasks_app import services  # noqa: E402
 from tasks_app.models import Task  # noqa: E402
 
 WORKER_NAME = f"bench@{socket.gethostname()}"
+PEER_WORKER_NAME = f"bench-peers@{socket.gethostname()}"
+# Each peer's ticker (bench/peers/tasks.py) by the client design that follows it.
+PEER_TASKS = {
+    "celery-progress-http": ("bench.peers.celery_progress", {"websocket": False}),
+    "celery-progress-ws": ("bench.peers.celery_progress", {"websocket": True}),
+    "eventstream": ("bench.peers.eventstream", {}),
+    "socketio": ("bench.peers.socketio", {}),
+}
 EVENTS_PER_TASK_PER_SECOND = 10  # the reporter's default throttle: every tick is sent
 
 
@@ -79,6 +90,8 @@ class Bench:
         self._unreleased: list[Task] = []
         self.still = Task.objects.create(owner=user, kind="ticker", params={"steps": 1, "interval": 0})
         self.worker = None
+        self.peer_worker = None
+        self._unreleased_peers: list[tuple[str, str, dict]] = []
         self.rows: list[report.Row] = []
         self.latencies: dict[str, list[float]] = {}
         self.memory: dict[str, list[tuple[int, float]]] = {}
@@ -103,16 +116,38 @@ class Bench:
             self.worker.stop()
             self.worker = None
 
-    def _worker_answers(self) -> bool:
-        return bool(app.control.ping(destination=[WORKER_NAME], timeout=0.5))
+    def _worker_answers(self, name: str = WORKER_NAME) -> bool:
+        return bool(app.control.ping(destination=[name], timeout=0.5))
+
+    def start_peer_worker(self) -> None:
+        """The peers' worker, once, beside the product's: they take different queues."""
+        if self.peer_worker is None:
+            stack.migrate_peers(self.env)
+            self.peer_worker = stack.start_peer_worker(self.env, self.calls_file)
+            self.peer_worker.wait_until(lambda: self._worker_answers(PEER_WORKER_NAME), "answering")
+
+    def stop_peer_worker(self) -> None:
+        if self.peer_worker is not None:
+            self.peer_worker.stop()
+            self.peer_worker = None
 
     def tickers(
-        self, count: int, seconds: float, per_second: float = EVENTS_PER_TASK_PER_SECOND
+        self,
+        count: int,
+        seconds: float,
+        per_second: float = EVENTS_PER_TASK_PER_SECOND,
+        design: str = "taskpulse",
     ) -> list[str]:
         """Ticker tasks of `per_second` events, created but not yet queued: `release()` queues them
-        once the clients are in place, so that every event is measured."""
+        once the clients are in place, so that every event is measured. A peer's ticker is its
+        Celery task's id, chosen here."""
         steps = max(2, int(seconds * per_second))
         params = {"steps": steps, "interval": 1 / per_second}
+        if design in PEER_TASKS:
+            name, extra = PEER_TASKS[design]
+            ids = [str(uuid.uuid4()) for _ in range(count)]
+            self._unreleased_peers += [(name, task_id, {**params, **extra}) for task_id in ids]
+            return ids
         with mock.patch.object(services, "_enqueue", self._unreleased.append):
             return [
                 str(services.task_create(owner=self.user, kind="ticker", params=params).id)
@@ -126,6 +161,18 @@ class Bench:
         for task in self._unreleased:
             services._enqueue(task)
         self._unreleased.clear()
+        for name, task_id, kwargs in self._unreleased_peers:
+            app.send_task(name, kwargs=kwargs, task_id=task_id, queue=stack.PEER_QUEUE)
+        self._unreleased_peers.clear()
+
+    def still_tasks(self, design: str, count: int) -> list[str]:
+        """Tasks that never move, for idle watchers: the product's one still task, which every
+        idle watcher of it shares; for a peer, a Celery task id of each watcher's own that is
+        never sent (celery-progress's WebSocket client asks the whole group for the state each
+        time one of them connects, so a thousand watchers of one task would measure that)."""
+        if design in PEER_TASKS:
+            return [str(uuid.uuid4()) for _ in range(count)]
+        return [str(self.still.id)]
 
     def load(self, plan: dict) -> "LoadRun":
         plan = {"cookie": self.cookie, "patience": 120, **plan}
@@ -142,8 +189,7 @@ class Bench:
         tasks,
         seconds,
         mode="follow",
-        path="/ws/tasks/{task_id}/",
-        watchers=None,
+        design="taskpulse",
         idle_clients=0,
         stalled_clients=0,
         profile=None,
@@ -152,31 +198,31 @@ class Bench:
         """`clients` follow `tasks` tickers (round robin, or the first `watchers` of them only, the
         rest idle on a task that never moves), beside `stalled_clients` that open sockets on the
         same tickers and read nothing. Returns latencies (ms) and what was measured."""
-        task_ids = self.tickers(tasks, seconds)
+        task_ids = self.tickers(tasks, seconds, design=design)
         plan = {
             "mode": mode,
+            "design": design,
             "base_url": server.base_url,
-            "path": path,
             "clients": clients,
             "task_ids": task_ids,
             "interval": 0.5,
         }
         idle = None
         if idle_clients:
-            # Clients of the same design on a task that never moves: they cost what that design
-            # costs while nothing happens (a poll each interval, or nothing at all).
-            still = {"base_url": server.base_url, "task_ids": [str(self.still.id)]}
+            # Clients of the same design on tasks that never move: they cost what that design
+            # costs while nothing happens (a poll each interval, a heartbeat, or nothing at all).
+            still = {"base_url": server.base_url, "task_ids": self.still_tasks(design, idle_clients)}
             if mode == "poll-http":
                 idle_plan = {**still, "mode": "poll-http", "clients": idle_clients, "interval": 0.5,
                              "duration": seconds * 6 + 60}  # fmt: skip
             else:
-                idle_plan = {**still, "mode": "idle", "path": path, "steps": [idle_clients]}
+                idle_plan = {**still, "mode": "watch", "design": design, "steps": [idle_clients]}
             idle = self.load(idle_plan)
             idle.wait_ready()
         stalled = None
         if stalled_clients:
-            stalled = self.load({"base_url": server.base_url, "mode": "idle", "path": path,
-                                 "task_ids": task_ids, "steps": [stalled_clients]})  # fmt: skip
+            stalled = self.load({"base_url": server.base_url, "mode": "stalled", "task_ids": task_ids,
+                                 "steps": [stalled_clients]})  # fmt: skip
             stalled.wait_ready()
         run = self.load(plan)
         run.wait_ready()
@@ -189,7 +235,7 @@ class Bench:
         database = None
         if measure_database:
             time.sleep(min(2.0, seconds / 4))
-            database = database_rate(seconds / 2)
+            database = load_rates(seconds / 2)
         summary = run.finish(timeout=seconds * 6 + 300)
         elapsed = time.time() - started
         cpu = 100 * (server.cpu_seconds() - cpu_before) / elapsed
@@ -215,6 +261,7 @@ class Bench:
 
     def close(self) -> None:
         self.stop_worker()
+        self.stop_peer_worker()
         Task.objects.filter(owner=self.user).delete()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -263,27 +310,6 @@ class LoadRun:
         if self.process.popen.returncode or not lines:
             raise RuntimeError(f"the load process failed:\n{self.process.output()[-3000:]}")
         return json.loads(lines[-1])
-
-
-def join_latencies(calls_file: Path, records_file: Path, task_ids: set[str]):
-    """Milliseconds from each reporter call to each receive of what it reported, the number of
-    such receives, and the seconds between the first and the last of them."""
-    calls = {}
-    for line in calls_file.read_text().splitlines():
-        task_id, message, moment = line.split("\t")
-        if task_id in task_ids:
-            calls[(task_id, message)] = float(moment)
-    latencies, first, last = [], None, None
-    for line in records_file.read_text().splitlines():
-        moment, task_id, _seq, message = line.split("\t", 3)
-        called = calls.get((task_id, message))
-        if called is None:
-            continue
-        moment = float(moment)
-        latencies.append((moment - called) * 1000)
-        first = moment if first is None else min(first, moment)
-        last = moment if last is None else max(last, moment)
-    return latencies, len(latencies), (last - first) if latencies else 0.0
 
 
 def main() -> None:

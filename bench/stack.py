@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # One process per ticker that runs at once, as production runs Celery (prefork), plus spares.
 WORKER_PROCESSES = 24
+PEER_QUEUE = "bench.peers"
+PEER_SETTINGS = {"DJANGO_SETTINGS_MODULE": "bench.peers.settings"}
 
 
 def free_port() -> int:
@@ -82,11 +84,20 @@ class Process:
 
 
 def start_server(kind: str, env: dict, port: int | None = None) -> Process:
-    """`daphne` (the product's `manage.py serve`), `uvicorn` (the same application), or `polling`
-    (the database-polling baseline of bench/polling_server.py, under Daphne)."""
+    """`daphne` (the product's `manage.py serve`), `daphne-plain` (the same application under
+    Daphne's own command, as the Channels docs deploy), `uvicorn` (the same application),
+    `polling` (the database-polling baseline of bench/polling_server.py, under Daphne), `peers`
+    (celery-progress and django-eventstream, under Daphne's command as their docs deploy), or
+    `socketio` (python-socketio's ASGI server, under Uvicorn as its docs deploy)."""
     port = port or free_port()
+    daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+               "--no-access-log", "--log-level", "warning"]  # fmt: skip
     commands = {
         "daphne": [sys.executable, "manage.py", "serve", "--port", str(port)],
+        "daphne-plain": [*daphne, "project.asgi:application"],
+        "peers": [*daphne, "bench.peers.asgi:application"],
+        "socketio": [*uvicorn, "--lifespan", "off", "bench.peers.socketio_server:application"],
         "uvicorn": [
             sys.executable, "-m", "uvicorn", "project.asgi:application",
             "--host", "127.0.0.1", "--port", str(port),
@@ -96,32 +107,73 @@ def start_server(kind: str, env: dict, port: int | None = None) -> Process:
             "--lifespan", "off", "--no-access-log", "--log-level", "warning",
         ],
         "polling": [
-            sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+            *daphne,
             # Its consumers read the database on every connect, in one thread: a crowd of 1,000
             # waits its turn longer than Daphne's 5 s default allows a handshake.
             "--websocket_connect_timeout", "120", "bench.polling_server:application",
         ],
     }  # fmt: skip
-    server = Process(f"server-{kind}", commands[kind], env)
+    server = Process(f"server-{kind}", commands[kind], {**env, **(PEER_SETTINGS if kind == "peers" else {})})
     server.port = port
     server.base_url = f"http://127.0.0.1:{port}"
     server.wait_until(lambda: listening(port), "listening")
     return server
 
 
-def start_worker(env: dict, calls_file: Path) -> Process:
+def start_worker(
+    env: dict,
+    calls_file: Path,
+    *,
+    pool: str = "prefork",
+    concurrency: int = WORKER_PROCESSES,
+    hostname: str = "bench@%h",
+) -> Process:
     """The instrumented Celery worker of bench/worker.py, prefork as in production, on the
     tickers' queue (run.Bench.release queues them)."""
     worker = Process(
-        "worker",
+        hostname.split("@")[0],
         [
-            sys.executable, "bench/worker.py", "worker", "--pool", "prefork",
-            "--concurrency", str(WORKER_PROCESSES), "--queues", "kind.ticker", "--hostname", "bench@%h",
+            sys.executable, "bench/worker.py", "worker", "--pool", pool,
+            "--concurrency", str(concurrency), "--queues", "kind.ticker", "--hostname", hostname,
             "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
         ],
         {**env, "BENCH_CALLS_FILE": str(calls_file)},
     )  # fmt: skip
     return worker
+
+
+def cpu_seconds_of(command_name: str) -> dict[int, float]:
+    """CPU seconds of every process of that name (`postgres`: the server and its backends)."""
+    seconds = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if name == command_name:
+            fields = text.rsplit(")", 1)[1].split()
+            seconds[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
+
+
+def migrate_peers(env: dict) -> None:
+    """django-eventstream's tables, in the benchmark's database."""
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
+                   env={**env, **PEER_SETTINGS}, check=True)  # fmt: skip
+
+
+def start_peer_worker(env: dict, calls_file: Path) -> Process:
+    """The peers' tickers' worker (bench/peers/worker.py), prefork as bench/worker.py."""
+    return Process(
+        "peer-worker",
+        [
+            sys.executable, "bench/peers/worker.py", "worker", "--pool", "prefork",
+            "--concurrency", str(WORKER_PROCESSES), "--queues", PEER_QUEUE, "--hostname", "bench-peers@%h",
+            "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
+        ],
+        {**env, **PEER_SETTINGS, "BENCH_CALLS_FILE": str(calls_file)},
+    )  # fmt: skip
 
 
 def start_profile(process: Process, seconds: float, name: str) -> subprocess.Popen:
