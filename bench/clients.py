@@ -26,7 +26,6 @@ import time
 
 import websockets
 
-DESIGNS = ("taskpulse", "db-poll", "celery-progress-ws", "celery-progress-http", "eventstream", "socketio")
 POLL_SECONDS = 0.5
 
 
@@ -231,8 +230,9 @@ class EventStreamStream(HTTPStream):
         await self.connect()
         self.request(f"/events/{self.task_id}/", headers)
         head = await self.reader.readuntil(b"\r\n\r\n")
-        if int(head.split(b" ", 2)[1]) != 200:
-            raise Closed
+        status = int(head.split(b" ", 2)[1])
+        if status != 200:
+            raise Closed(f"HTTP {status}")
         self.chunked = b"chunked" in head.lower()
         self.buffer = ""
         while True:

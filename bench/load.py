@@ -82,11 +82,19 @@ class Load:
         return await clients.open_stream(self.design, self.base_url, self.cookie, task_id, resume)
 
     async def open_all(self, count: int, open_one, first: int = 0) -> list:
+        """Those that opened: a server that refuses some (django-eventstream's, out of database
+        connections) is measured with the rest, and the refusals are counted as errors."""
         opened = []
         for start in range(first, first + count, BATCH):
-            opened += await asyncio.gather(
-                *(open_one(n) for n in range(start, min(start + BATCH, first + count)))
+            results = await asyncio.gather(
+                *(open_one(n) for n in range(start, min(start + BATCH, first + count))),
+                return_exceptions=True,
             )
+            for result in results:
+                if isinstance(result, BaseException):
+                    self.errors[f"not opened: {type(result).__name__} {result}"[:80]] += 1
+                else:
+                    opened.append(result)
         return opened
 
     def ready(self, count: int) -> None:

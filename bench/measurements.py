@@ -366,9 +366,9 @@ def capacity(bench, sizes, kind: str, *, design: str = "taskpulse", name: str | 
     points = []
     try:
         for count in steps:
-            run.wait_ready()
+            opened = run.wait_ready()
             time.sleep(2 if not bench.smoke else 0.2)
-            points.append((count, server.rss_bytes()))
+            points.append((opened, server.rss_bytes()))
             if count != steps[-1]:
                 run.next_step()
         cpu_before, started = server.cpu_seconds(), time.time()
@@ -380,7 +380,9 @@ def capacity(bench, sizes, kind: str, *, design: str = "taskpulse", name: str | 
     name = name or kind.capitalize()
     bench.memory[name] = [(count, rss / 2**20) for count, rss in points]
     (base_count, base_rss), (top_count, top_rss) = points[0], points[-1]
-    per_connection = (top_rss - base_rss) / (top_count - base_count) / 1024
+    per_connection = (
+        (top_rss - base_rss) / (top_count - base_count) / 1024 if top_count > base_count else None
+    )
     figures = {
         "connections": top_count,
         "KB RSS/conn": per_connection,
@@ -409,7 +411,7 @@ def database(bench, sizes, daphne, polling, peers) -> None:
     """Database transactions and Redis commands per second: idle watchers, and tasks sending 100
     events/s."""
     watchers = sizes.database_watchers
-    idle_rates = {}
+    idle_rates, idle_problems = {}, {}
     for design, name, server in (
         ("taskpulse", OURS, daphne),
         *((design, name, peers[kind]) for name, design, kind in PEERS),
@@ -421,7 +423,7 @@ def database(bench, sizes, daphne, polling, peers) -> None:
         # Past the round that reads the new connections' credentials: idle is what follows.
         time.sleep(float(bench.env["TASKPULSE_AUTH_RECHECK_SECONDS"]) + 2)
         idle_rates[name] = load_rates(sizes.database_seconds)
-        idle.finish()
+        idle_problems[name] = idle.finish()["errors"]
     with own_server(bench) as server:
         http_idle = bench.load(
             {
@@ -461,7 +463,9 @@ def database(bench, sizes, daphne, polling, peers) -> None:
             Row(
                 "6. database",
                 design,
-                f"{watchers:,} idle watchers of tasks that do not move, after their first round | "
+                f"{watchers:,} idle watchers of tasks that do not move, after their first round"
+                + (f" (problems: {idle_problems[design]})" if idle_problems.get(design) else "")
+                + " | "
                 + conditions(
                     result,
                     common["clients"],

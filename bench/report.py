@@ -102,27 +102,42 @@ def _database() -> str:
 
 
 def chart(bench, path: Path) -> None:
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
-    for label, latencies in bench.latencies.items():
-        if latencies:
-            ordered = sorted(latencies)
-            left.plot(ordered, [(n + 1) / len(ordered) for n in range(len(ordered))], label=label)
-    left.set_xscale("log")
-    left.set_xlabel("latency, reporter call → client receive (ms, log scale)")
-    left.set_ylabel("fraction of messages")
-    left.set_title("Latency distribution (20 tasks × 10 events/s)")
-    left.grid(True, which="both", alpha=0.3)
-    left.legend(fontsize=7)
-    for kind, points in bench.memory.items():
-        right.plot([c for c, _ in points], [mb for _, mb in points], marker="o", label=kind)
-    right.set_xlabel("idle authenticated connections")
+    """Latency at the most clients, Taskpulse beside the peers and baselines; latency of the many
+    tasks steps; memory against connections, each design's server."""
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(19, 5.5))
+    most = max((label.rsplit(", ", 1)[1] for label in bench.latencies if label.endswith(" clients")),
+               key=lambda clients: int(clients.split()[0].replace(",", "")), default="")  # fmt: skip
+    _distributions(left, {label.rsplit(", ", 1)[0]: values for label, values in bench.latencies.items()
+                          if label.endswith(f", {most}")})  # fmt: skip
+    left.set_title(f"Latency at {most}, 200 events/s (20 tasks)")
+    _distributions(
+        middle, {label: values for label, values in bench.latencies.items() if label.startswith("many")}
+    )
+    middle.set_title("Many tasks at once, 10 events/s each, 1,000 clients")
+    for name, points in bench.memory.items():
+        right.plot([c for c, _ in points], [mb for _, mb in points], marker="o", label=name)
+    right.set_xlabel("idle connections")
     right.set_ylabel("server RSS (MB)")
     right.set_title("One server process: memory against connections")
     right.grid(True, alpha=0.3)
-    right.legend()
+    if bench.memory:
+        right.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _distributions(axes, series: dict[str, list[float]]) -> None:
+    for label, latencies in series.items():
+        if latencies:
+            ordered = sorted(latencies)
+            axes.plot(ordered, [(n + 1) / len(ordered) for n in range(len(ordered))], label=label)
+    axes.set_xscale("log")
+    axes.set_xlabel("latency, reporter call → client receive (ms, log scale)")
+    axes.set_ylabel("fraction of messages")
+    axes.grid(True, which="both", alpha=0.3)
+    if any(series.values()):
+        axes.legend(fontsize=7)
 
 
 def profile_summary(raw: Path, what: str, top: int = 15) -> str:

@@ -240,8 +240,11 @@ class Bench:
         elapsed = time.time() - started
         cpu = 100 * (server.cpu_seconds() - cpu_before) / elapsed
         server_mb = server.rss_bytes() / 2**20
-        if idle is not None:
-            idle.process.popen.terminate() if mode == "poll-http" else idle.finish()
+        if idle is not None and mode == "poll-http":
+            idle.process.popen.terminate()
+        elif idle is not None:
+            for problem, count in idle.finish()["errors"].items():
+                summary["errors"][f"waiting clients {problem}"] = count
         if stalled is not None:
             stalled.finish()
         if spy:

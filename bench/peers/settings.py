@@ -26,12 +26,14 @@ EVENTSTREAM_REDIS = {
 }
 EVENTSTREAM_STORAGE_CLASS = "django_eventstream.storage.DjangoModelStorage"
 
-# celery-progress's WebSocket mode sends through Channels: channels-redis's layer as the Channels
-# tutorial configures it, with the one setting redis-py 8 needs so that idle consumers live
-# (channels_redis issue 422).
+# celery-progress's WebSocket mode sends through Channels: channels-redis's core layer, as the
+# Channels tutorial configures it, with the setting redis-py 8 needs so that idle consumers live
+# (channels_redis issue 422) and room for a crowd: redis-py 8 lowered its asyncio pool's cap from
+# 2**31 to 100 connections and fails a command past it (redis/redis-py issue 2517), which failed
+# 1 of a crowd of 100 connects here. Measuring that would measure redis-py, not celery-progress.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 10_000}]},
     }
 }
