@@ -108,15 +108,20 @@ class Load:
         await asyncio.gather(*(self._read_to_end(stream) for stream in streams))
 
     async def _read_to_end(self, stream: clients.Stream) -> None:
+        """Until the task's end, or `patience` seconds: a design that falls behind is measured
+        on what it delivered by then, and its clients that gave up are counted."""
         last_seq = stream.resume or 0
         try:
-            async for message in stream:
-                moment = time.time()
-                last_seq = self._check_seq(message, last_seq)
-                self.record(moment, message)
-                if message.get("status") in TERMINAL:
-                    self.completed += 1
-                    break
+            async with asyncio.timeout(self.plan["patience"]):
+                async for message in stream:
+                    moment = time.time()
+                    last_seq = self._check_seq(message, last_seq)
+                    self.record(moment, message)
+                    if message.get("status") in TERMINAL:
+                        self.completed += 1
+                        break
+        except TimeoutError:
+            self.errors["gave up"] += 1
         finally:
             await stream.close()
 
@@ -210,6 +215,13 @@ class Load:
         """Follow the task to its end, reopening the stream whenever it drops (at once, with
         0-100 ms of jitter, as the bundled client does; or once `back_online` is set, when the
         drop was the network's), from where the design's client resumes."""
+        try:
+            async with asyncio.timeout(self.plan["patience"]):
+                await self._follow_until_the_end(client, task_id, on_live, open_streams, back_online)
+        except TimeoutError:
+            self.errors["gave up"] += 1
+
+    async def _follow_until_the_end(self, client, task_id, on_live, open_streams, back_online) -> None:
         resume, drops, last_seq = None, 0, 0
         deadline = time.monotonic() + self.plan["patience"]
         while (stream := await self._open_resuming(task_id, resume, deadline)) is not None:
@@ -242,52 +254,61 @@ class Load:
     async def storm(self) -> None:
         """Follow with resume while the server restarts. A client is live again when its stream
         is subscribed again (clients.py says when that is for each design)."""
-        connected = asyncio.Event()
-        waiting = [self.plan["clients"]]
+        arrivals = Arrivals(self.plan["clients"])
 
-        def on_live(drops, moment):
-            if drops:
-                self.relive_times.append(moment)
-                return
-            waiting[0] -= 1
-            if not waiting[0]:
-                connected.set()
+        def on_live(client):
+            def live(drops, moment):
+                if drops:
+                    self.relive_times.append(moment)
+                else:
+                    arrivals.arrive(client)
+
+            return live
 
         followers = []
         for start in range(0, self.plan["clients"], BATCH):
             followers += [
-                asyncio.create_task(self._follow_resuming(n, self.task_for(n), on_live=on_live))
+                asyncio.create_task(
+                    arrivals.follow(n, self._follow_resuming(n, self.task_for(n), on_live=on_live(n)))
+                )
                 for n in range(start, min(start + BATCH, self.plan["clients"]))
             ]
             await asyncio.sleep(0.05)
-        await connected.wait()
+        await arrivals.all_in.wait()
         self.ready(self.plan["clients"])
         await asyncio.gather(*followers)
 
     async def drop(self) -> None:
         """Follow with resume; on a line on stdin, every connection is cut and the network stays
         down for `drop_seconds` (2 s) before the clients reconnect, from where each resumes."""
-        connected = asyncio.Event()
-        waiting = [self.plan["clients"]]
+        arrivals = Arrivals(self.plan["clients"])
         open_streams: set = set()
         back_online = asyncio.Event()
         back_online.set()
 
-        def on_live(drops, moment):
-            if not drops:
-                waiting[0] -= 1
-                if not waiting[0]:
-                    connected.set()
+        def on_live(client):
+            def live(drops, moment):
+                if not drops:
+                    arrivals.arrive(client)
+
+            return live
 
         followers = [
             asyncio.create_task(
-                self._follow_resuming(
-                    n, self.task_for(n), on_live=on_live, open_streams=open_streams, back_online=back_online
-                )  # fmt: skip
-            )
+                arrivals.follow(
+                    n,
+                    self._follow_resuming(
+                        n,
+                        self.task_for(n),
+                        on_live=on_live(n),
+                        open_streams=open_streams,
+                        back_online=back_online,
+                    ),
+                )
+            )  # fmt: skip
             for n in range(self.plan["clients"])
         ]
-        await connected.wait()
+        await arrivals.all_in.wait()
         self.ready(self.plan["clients"])
         lines = await _stdin_lines()
         await lines.readline()
@@ -380,6 +401,29 @@ class Load:
             "close_codes": {str(code): count for code, count in self.close_codes.items()},
             "relive_times": self.relive_times,
         }
+
+
+class Arrivals:
+    """The clients of a resuming load, each counted in once: when first live, or when it ended
+    (gave up) without ever being live, so that a design that cannot take them all is measured
+    rather than waited on for ever."""
+
+    def __init__(self, count: int) -> None:
+        self.waiting = set(range(count))
+        self.all_in = asyncio.Event()
+        if not count:
+            self.all_in.set()
+
+    def arrive(self, client: int) -> None:
+        self.waiting.discard(client)
+        if not self.waiting:
+            self.all_in.set()
+
+    async def follow(self, client: int, following) -> None:
+        try:
+            await following
+        finally:
+            self.arrive(client)
 
 
 async def _stdin_lines() -> asyncio.StreamReader:
