@@ -25,6 +25,12 @@ def main() -> None:
     from daphne.ws_protocol import WebSocketProtocol
     from twisted.internet import reactor, tcp
 
+    import tasks_app.asgi
+
+    if "--without-install" in sys.argv:
+        # The application tunes Daphne when Daphne is loaded (tasks_app/asgi.py): the control
+        # run builds it untuned.
+        tasks_app.asgi._tune_daphne = lambda: None
     from project.asgi import application
     from tasks_app.server.daphne_server import server_for
 
