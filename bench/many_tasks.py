@@ -80,7 +80,8 @@ def run(bench, sizes) -> None:
                     f"{clients:,} clients following them on one server; CPU % of a core: workers "
                     f"{cpu['workers']:.0f}, server {cpu['server']:.0f}, PostgreSQL {cpu['postgres']:.0f}, "
                     f"Redis {cpu['redis']:.0f}; {result['delivered_rate']:,.0f} msgs/s delivered"
-                    + (f"; {result['tracebacks']} tracebacks" if result["tracebacks"] else ""),
+                    + (f"; {result['tracebacks']} tracebacks" if result["tracebacks"] else "")
+                    + (f"; problems: {result['problems']}" if result["problems"] else ""),
                     {
                         "events/s persisted": result["persisted"],
                         "p50 ms": p50,
@@ -144,7 +145,8 @@ def _step(bench, server, workers, tasks, clients, seconds, profile=None) -> dict
         "transactions": transactions or 0.0,
         "redis": commands,
         "cpu": cpu,
-        "tracebacks": sum(w.tracebacks() for w in workers) + server.tracebacks() + len(summary["errors"]),
+        "tracebacks": sum(w.tracebacks() for w in workers) + server.tracebacks(),
+        "problems": summary["errors"],
     }
 
 
