@@ -158,17 +158,17 @@ def latency_figures(result: dict) -> dict:
 def conditions(result: dict, clients: int, tasks: int, extra: str = "") -> str:
     rate = result["delivered"] / result["window"] if result["window"] else 0
     summary = result["summary"]
-    problems = {k: v for k, v in summary["errors"].items()} | (
-        {"gaps": summary["gaps"]} if summary["gaps"] else {}
-    )
+    problems = summary["errors"] | ({"gaps": summary["gaps"]} if summary["gaps"] else {})
     text = (
         f"{clients:,} clients, {tasks} task{'s' if tasks > 1 else ''} × 10 events/s; "
         f"{rate:,.0f} msgs/s delivered; server CPU {result['server_cpu']:.0f} %"
     )
     if extra:
         text += f"; {extra}"
-    if problems or result["errors"]:
-        text += f"; problems: {problems or ''} {result['errors']} server tracebacks"
+    if problems:
+        text += f"; problems: {problems}"
+    if result["errors"]:
+        text += f"; {result['errors']} server tracebacks"
     return text
 
 

@@ -275,6 +275,7 @@ class LoadRun:
     def __init__(self, plan: dict, env: dict, workdir: Path) -> None:
         self.records = workdir / f"records-{uuid.uuid4().hex[:8]}.tsv"
         plan = {"records": str(self.records), **plan}
+        self.plan = {key: value for key, value in plan.items() if key != "task_ids"}
         self.process = stack.Process(
             f"load-{plan['mode']}",
             [sys.executable, "bench/load.py", json.dumps(plan)],
@@ -287,7 +288,7 @@ class LoadRun:
         line = self.process.popen.stdout.readline()
         if not line.startswith("ready"):
             self.process.popen.wait(30)
-            raise RuntimeError(f"the load process failed:\n{self.process.output()[-3000:]}")
+            raise self._failed(line)
         return int(line.split()[1])
 
     def start_round(self, task_ids: list[str]) -> None:
@@ -298,7 +299,7 @@ class LoadRun:
         """The tasks followed to their end in the round (`soak` mode)."""
         line = self.process.popen.stdout.readline()
         if not line.startswith("done"):
-            raise RuntimeError(f"the load process failed:\n{self.process.output()[-3000:]}")
+            raise self._failed(line)
         return int(line.split()[1])
 
     def next_step(self) -> None:
@@ -311,8 +312,14 @@ class LoadRun:
         out, _ = self.process.popen.communicate(last_lines, timeout=timeout)
         lines = [line for line in out.splitlines() if line.startswith("{")]
         if self.process.popen.returncode or not lines:
-            raise RuntimeError(f"the load process failed:\n{self.process.output()[-3000:]}")
+            raise self._failed(out)
         return json.loads(lines[-1])
+
+    def _failed(self, stdout: str) -> RuntimeError:
+        return RuntimeError(
+            f"the load process ({self.plan}) failed, exit code {self.process.popen.returncode}; "
+            f"its output:\n{stdout[-1000:]}\nits errors:\n{self.process.output()[-3000:]}"
+        )
 
 
 def main() -> None:
@@ -337,6 +344,8 @@ def main() -> None:
     parser.add_argument("--soak-clients", type=int, default=1000)
     options = parser.parse_args()
     options.out.mkdir(parents=True, exist_ok=True)
+    stack.Process.kept_logs = options.out / "logs"
+    shutil.rmtree(stack.Process.kept_logs, ignore_errors=True)
     bench = Bench(options)
     if options.soak is not None:
         try:

@@ -34,6 +34,9 @@ def listening(port: int) -> bool:
 class Process:
     """One process of the stack, its output kept in a temporary file for when it fails."""
 
+    # Where the output of a process that wrote a traceback is copied when it stops (run.py sets it).
+    kept_logs: Path | None = None
+
     def __init__(self, name: str, command: list[str], env: dict, *, stdin=None, stdout=None) -> None:
         self.name = name
         self.log = tempfile.NamedTemporaryFile(mode="w+", prefix=f"bench-{name}-", suffix=".log")
@@ -81,6 +84,9 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+        if self.kept_logs and self.tracebacks():
+            self.kept_logs.mkdir(parents=True, exist_ok=True)
+            (self.kept_logs / f"{self.name}-{self.pid}.log").write_text(self.output())
 
 
 def start_server(kind: str, env: dict, port: int | None = None) -> Process:
