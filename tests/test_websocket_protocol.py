@@ -1,5 +1,6 @@
 """The server's WebSocket protocol bounds what waits for a slow reader: past
-TASKPULSE_WS_MAX_QUEUED_BYTES unread, it closes the socket with 1013 instead of queuing more."""
+TASKPULSE_WS_MAX_QUEUED_BYTES unread, it closes the socket with 1013 instead of queuing more; and
+it drops what the application sends to a socket already closing instead of raising it."""
 
 import pytest
 
@@ -46,3 +47,11 @@ def test_a_reader_past_the_limit_is_closed_with_1013_and_sent_nothing_more(proto
     protocol.serverSend("an event")
 
     assert (protocol.sent, protocol.closed) == ([], [CloseCode.TRY_AGAIN_LATER])
+
+
+@pytest.mark.parametrize("state", ["STATE_CLOSING", "STATE_CLOSED"])
+def test_a_message_for_a_closing_socket_is_dropped_without_an_error(state):
+    protocol = RegisteredCloseCodesProtocol.__new__(RegisteredCloseCodesProtocol)
+    protocol.state = getattr(protocol, state)
+
+    protocol.serverSend('{"type": "pong"}')  # Autobahn's own sendMessage raises Disconnected here
