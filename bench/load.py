@@ -1,6 +1,6 @@
 """The benchmark's load process: many asyncio clients that authenticate like browsers.
 
-    python bench/load.py '<json plan>'
+    python bench/load.py <plan.json>
 
 Every client sends the session cookie and a same-site Origin, as a browser does, and speaks the
 plan's `design` (bench/clients.py: Taskpulse, the DB-polling baseline, or a peer). The plan's
@@ -34,6 +34,7 @@ import random
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import websockets
 
@@ -434,7 +435,7 @@ async def _stdin_lines() -> asyncio.StreamReader:
 
 
 def main() -> None:
-    plan = json.loads(sys.argv[1])
+    plan = json.loads(Path(sys.argv[1]).read_text())
     load = Load(plan)
     run = {
         "follow": load.follow,

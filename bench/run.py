@@ -276,9 +276,12 @@ class LoadRun:
         self.records = workdir / f"records-{uuid.uuid4().hex[:8]}.tsv"
         plan = {"records": str(self.records), **plan}
         self.plan = {key: value for key, value in plan.items() if key != "task_ids"}
+        # A file, not an argument: 10,000 task ids are past Linux's 128 KB limit on one argument.
+        plan_file = self.records.with_suffix(".plan.json")
+        plan_file.write_text(json.dumps(plan))
         self.process = stack.Process(
             f"load-{plan['mode']}",
-            [sys.executable, "bench/load.py", json.dumps(plan)],
+            [sys.executable, "bench/load.py", str(plan_file)],
             env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
