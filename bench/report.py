@@ -211,7 +211,7 @@ def write(bench, out: Path) -> None:
         ("profile-fanout.txt", "Where the server's time goes under fan-out (py-spy)",
          "the server under fan-out"),
         ("profile-storm.txt", "Where the server's time goes in a connect storm (py-spy)",
-         "the new server while 1,000 clients reconnect"),
+         f"the new server while {sizes.storm:,} clients reconnect"),
         ("profile-latency-worker.txt", "Where the worker's time goes while reporting (py-spy)",
          "the worker's processes while tickers report"),
     ):  # fmt: skip
