@@ -1,6 +1,8 @@
 """A few seconds of each benchmark, so that they cannot rot between real runs."""
 
+import ast
 import json
+import re
 import subprocess
 import sys
 
@@ -71,7 +73,18 @@ def test_the_benchmark_runs_every_measurement_against_its_baselines(smoke_result
     assert "DB-polling consumer" in smoke_results and "HTTP polling" in smoke_results
     assert "stalled readers beside" in smoke_results
     assert "Uvicorn, core layer" in smoke_results and "Daphne, pubsub layer" in smoke_results
-    assert "problems" not in smoke_results and "p50 ms: **none**" not in smoke_results, smoke_results
+    assert "p50 ms: **none**" not in smoke_results, smoke_results
+
+
+def test_no_design_has_problems_but_the_one_a_peer_really_has(smoke_results):
+    # celery-progress's WebSocket clients may wait in vain for a task's end: its channel layer
+    # (channels-redis's core layer) loses a message popped by a receive that another consumer's
+    # disconnect cancelled (channels_redis issue 366). Any other problem is the harness's.
+    for line in smoke_results.splitlines():
+        design = line.split(" | ")[1] if line.startswith("| ") and " | " in line else ""
+        allowed = {"gave up"} if design == "celery-progress, WebSocket" else set()
+        for problems in re.findall(r"problems: (\{[^}]*\})", line):
+            assert set(ast.literal_eval(problems)) <= allowed, line
 
 
 @pytest.mark.parametrize("measurement", ["1. latency", "2. fan-out", "4. connect storm", "6. database",
