@@ -22,11 +22,13 @@ the design's own client sends to carry on after a drop (Taskpulse's `last_seq`, 
 
 import asyncio
 import json
+import random
 import time
 
 import websockets
 
 POLL_SECONDS = 0.5
+TERMINAL = {"completed", "failed", "cancelled"}
 
 
 class Closed(Exception):
@@ -88,8 +90,8 @@ class WebSocketStream(Stream):
     async def frame(self) -> str:
         try:
             return await self.ws.recv()
-        except websockets.ConnectionClosed:
-            raise Closed from None
+        except websockets.ConnectionClosed as closed:
+            raise Closed(f"code {closed.rcvd.code if closed.rcvd else None}") from None
 
     def abort(self) -> None:
         self.ws.transport.abort()
@@ -104,7 +106,13 @@ class TaskpulseStream(WebSocketStream):
         await self.connect(f"/ws/tasks/{self.task_id}/?last_seq={self.resume}")
         await self.ws.send('{"type":"ping"}')
         while True:
-            messages = await self._receive(pong=True)
+            try:
+                messages = await self._receive(pong=True)
+            except Closed:
+                # A task that ended meanwhile: its end was sent, then a 1000 close, before the pong.
+                if any(message.get("status") in TERMINAL for message in self._pending):
+                    return
+                raise
             if messages is None:
                 return
             self._pending.extend(messages)
@@ -284,6 +292,34 @@ class EventStreamStream(HTTPStream):
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
             raise Closed from error
 
+
+def _full_jitter(attempt: int) -> float:
+    """taskpulse-client.js: a random share of a cap of 0.5 s that doubles with each failed
+    attempt, up to 15 s."""
+    return random.random() * min(15.0, 0.5 * 2**attempt)
+
+
+def _socketio_backoff(attempt: int) -> float:
+    """socket.io-client's Manager defaults: 1 s doubling to 5 s, each off by up to half of
+    itself either way (reconnectionDelay, reconnectionDelayMax, randomizationFactor)."""
+    delay = 1.0 * 2**attempt
+    deviation = random.random() * 0.5 * delay
+    return min(5.0, delay + random.choice((-deviation, deviation)))
+
+
+# How long each design's own client waits before it reconnects, by failed attempts since its
+# last good connection. celery-progress's polling tries a failed request again after 1 s (its
+# celery_progress.js); its websockets.js never reconnects, and the load, like a user reloading
+# the page, does so after 1 s too. django-eventstream's ReconnectingEventSource waits a random
+# share of 3 s.
+RECONNECT_DELAYS = {
+    "taskpulse": _full_jitter,
+    "db-poll": _full_jitter,
+    "celery-progress-ws": lambda attempt: 1.0,
+    "celery-progress-http": lambda attempt: 1.0,
+    "eventstream": lambda attempt: random.random() * 3.0,
+    "socketio": _socketio_backoff,
+}
 
 STREAMS = {
     "taskpulse": TaskpulseStream,

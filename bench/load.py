@@ -41,7 +41,7 @@ import websockets
 from bench import clients
 
 BATCH = 100  # connections opened at once, as a crowd of browsers arrives
-TERMINAL = {"completed", "failed", "cancelled"}
+TERMINAL = clients.TERMINAL
 
 
 class Load:
@@ -54,6 +54,7 @@ class Load:
         self.records = open(plan["records"], "w", buffering=1 << 20) if plan.get("records") else None
         self.errors: Counter = Counter()
         self.close_codes: Counter = Counter()
+        self.failed_opens: Counter = Counter()  # opens tried again, by what failed them
         self.gaps = 0
         self.duplicates = 0
         self.completed = 0
@@ -201,21 +202,24 @@ class Load:
     # resuming: storm, drop, soak ------------------------------------------------------------
 
     async def _open_resuming(self, task_id: str, resume, deadline: float):
-        """A stream on the task from `resume`, tried again with jitter until it opens; None once
-        `deadline` has passed."""
+        """A stream on the task from `resume`, tried again after the design's client's delay
+        until it opens; None once `deadline` has passed."""
+        attempt = 1
         while time.monotonic() < deadline:
             try:
                 return await self.open(task_id, resume)
             except (OSError, ValueError, TimeoutError, asyncio.IncompleteReadError, clients.Closed,
-                    websockets.InvalidHandshake, websockets.ConnectionClosed):  # fmt: skip
-                await asyncio.sleep(random.uniform(0.05, 0.15))
+                    websockets.InvalidHandshake, websockets.ConnectionClosed) as error:  # fmt: skip
+                self.failed_opens[f"{type(error).__name__} {error}"[:80]] += 1
+                await asyncio.sleep(clients.RECONNECT_DELAYS[self.design](attempt))
+                attempt += 1
         return None
 
     async def _follow_resuming(self, client: int, task_id: str, *, on_live=None, open_streams=None,
                                back_online=None) -> None:  # fmt: skip
-        """Follow the task to its end, reopening the stream whenever it drops (at once, with
-        0-100 ms of jitter, as the bundled client does; or once `back_online` is set, when the
-        drop was the network's), from where the design's client resumes."""
+        """Follow the task to its end, reopening the stream whenever it drops (after the delay
+        of the design's own client; or at once when `back_online` is set, as a browser does on
+        its `online` event, when the drop was the network's), from where that client resumes."""
         try:
             async with asyncio.timeout(self.plan["patience"]):
                 await self._follow_until_the_end(client, task_id, on_live, open_streams, back_online)
@@ -249,7 +253,7 @@ class Load:
             if back_online is not None and not back_online.is_set():
                 await back_online.wait()
             else:
-                await asyncio.sleep(random.uniform(0, 0.1))
+                await asyncio.sleep(clients.RECONNECT_DELAYS[self.design](0))
         self.errors["gave up"] += 1
 
     async def storm(self) -> None:
@@ -400,6 +404,7 @@ class Load:
             "duplicates": self.duplicates,
             "errors": dict(self.errors),
             "close_codes": {str(code): count for code, count in self.close_codes.items()},
+            "failed_opens": dict(self.failed_opens.most_common(5)),
             "relive_times": self.relive_times,
         }
 

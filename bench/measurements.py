@@ -32,7 +32,7 @@ class Sizes:
     reporter_updates: int
 
 
-FULL = Sizes((100, 1000), 20, 12, 1000, 5000, 20, (2000, 4000, 6000, 8000, 10000), 1000, 20, 100_000)
+FULL = Sizes((100, 1000), 20, 12, 1000, 5000, 60, (2000, 4000, 6000, 8000, 10000), 1000, 20, 100_000)
 SMOKE = Sizes((10,), 2, 2, 10, 10, 4, (10, 20), 10, 1, 2_000)
 # As `docker stop` waits before it kills: a server that does not stop in time is killed, and the
 # storm goes on from there.
@@ -355,7 +355,9 @@ def storm(bench, sizes, profile: str | None = None, *, design="taskpulse", kind=
             f"opening, which it does once the socket has joined and been sent what it missed); "
             f"{lost.clients_missing} of {lost.clients:,} clients missed events, of {lost.reported:,} "
             f"reported; {summary['completed']:,} followed to the end; close codes {summary['close_codes']}"
-            + killed,
+            + killed
+            + (f"; problems: {summary['errors']}" if summary["errors"] else "")
+            + (f"; failed opens, tried again: {summary['failed_opens']}" if summary["failed_opens"] else ""),
             figures,
             baseline_of=None if design == "taskpulse" else OURS,
         )
