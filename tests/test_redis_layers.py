@@ -179,3 +179,54 @@ def test_a_closed_core_channel_drops_what_was_buffered_for_it():
             await layer.flush()
 
     assert async_to_sync(scenario)() == (2, True, False)
+
+
+def test_a_channel_queue_gives_its_messages_in_order_to_a_getter_that_waited():
+    async def scenario():
+        queue = redis_layers.ChannelQueue()
+        waiting = asyncio.ensure_future(queue.get())
+        await asyncio.sleep(0)
+        queue.put_nowait("first")
+        queue.put_nowait("second")
+        return await waiting, await queue.get()
+
+    assert async_to_sync(scenario)() == ("first", "second")
+
+
+def test_a_channel_queue_getter_cancelled_after_its_wake_up_passes_the_message_on():
+    async def scenario():
+        queue = redis_layers.ChannelQueue()
+        cancelled = asyncio.ensure_future(queue.get())
+        other = asyncio.ensure_future(queue.get())
+        await asyncio.sleep(0)
+        queue.put_nowait("message")  # wakes the first getter, which is cancelled before it runs
+        cancelled.cancel()
+        return await asyncio.wait_for(other, 1), cancelled.cancelled()
+
+    assert async_to_sync(scenario)() == ("message", True)
+
+
+def test_a_cancelled_channel_queue_getter_is_not_woken_again():
+    async def scenario():
+        queue = redis_layers.ChannelQueue()
+        cancelled = asyncio.ensure_future(queue.get())
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        await asyncio.gather(cancelled, return_exceptions=True)
+        queue.put_nowait("message")
+        return queue._waiters, await queue.get()
+
+    assert async_to_sync(scenario)() == ([], "message")
+
+
+def test_a_new_pub_sub_channel_gets_the_lighter_queue():
+    layer = RedisPubSubChannelLayer(hosts=[{"address": settings.REDIS_URL, "socket_timeout": None}])
+
+    async def scenario():
+        channel = await layer.new_channel()
+        kind = type(layer._get_layer().channels[channel])
+        await layer.close_channel(channel)
+        await layer.flush()
+        return kind
+
+    assert async_to_sync(scenario)() is redis_layers.ChannelQueue

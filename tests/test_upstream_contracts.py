@@ -4,6 +4,7 @@ silently switching a patch off. And each install() proven on a real listening po
 
 import inspect
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -104,6 +105,11 @@ def test_channels_redis_still_has_the_hooks_redis_layers_overrides():
     assert "self.channels[channel] = asyncio.Queue()" in loop_layer
     assert 'channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"' in loop_layer
     assert callable(pubsub.RedisPubSubLoopLayer._subscribe_to_channel)
+    # ChannelQueue: all a channel's queue is asked for is put_nowait and get.
+    assert "await q.get()" in inspect.getsource(pubsub.RedisPubSubLoopLayer.receive)
+    assert ".put_nowait(data)" in inspect.getsource(pubsub.RedisSingleShardConnection._receive_message)
+    queue_uses = re.findall(r"q\.(\w+)|channels\[[\w.]+\]\.(\w+)", inspect.getsource(pubsub))
+    assert {name for pair in queue_uses for name in pair if name} == {"get", "put_nowait"}
     assert callable(pubsub.RedisPubSubLoopLayer._get_shard)
     assert "self.receive_buffer[channel]" in inspect.getsource(core.RedisChannelLayer.receive)
 
