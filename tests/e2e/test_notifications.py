@@ -46,6 +46,9 @@ def dashboard(chromium, daphne_server, live_user, *, permissions: list[str]):
     context.add_init_script(PAGE_HOOKS)
     page = context.new_page()
     log_in_page(page, daphne_server.base_url, live_user)
+    # The page's module sets the toggle up when it runs, after the form is there: a click before
+    # that was undone by it (the hint left empty).
+    page.locator("#connection[data-state=connected]").wait_for(timeout=20_000)
     return page
 
 
