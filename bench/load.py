@@ -41,7 +41,6 @@ import websockets
 from bench import clients
 
 BATCH = 100  # connections opened at once, as a crowd of browsers arrives
-TERMINAL = clients.TERMINAL
 
 
 class Load:
@@ -119,7 +118,7 @@ class Load:
                     moment = time.time()
                     last_seq = self._check_seq(message, last_seq)
                     self.record(moment, message)
-                    if message.get("status") in TERMINAL:
+                    if message.get("status") in clients.TERMINAL:
                         self.completed += 1
                         break
         except TimeoutError:
@@ -181,7 +180,7 @@ class Load:
                     if state["seq"] != seen_seq:
                         seen_seq = state["seq"]
                         self.record(moment, state)
-                    if state["status"] in TERMINAL:
+                    if state["status"] in clients.TERMINAL:
                         self.completed += 1
                         return
                     if "duration" in self.plan and time.monotonic() > stop_at:
@@ -239,7 +238,7 @@ class Load:
                     moment = time.time()
                     last_seq = self._check_seq(message, last_seq)
                     self.record(moment, message, client)
-                    if message.get("status") in TERMINAL:
+                    if message.get("status") in clients.TERMINAL:
                         self.completed += 1
                         await stream.close()
                         return
